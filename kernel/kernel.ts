@@ -1,0 +1,176 @@
+// The kernel: boots emulated physical memory, the page allocator and the
+// zeroing policy, and owns the tasks. User code reaches it only through the
+// syscall gate (syscall.ts) and user memory (uaccess.ts).
+
+import { Counters, SymbolTable, Uev } from "./cost/events.ts";
+import { HOST, type MachineProfile } from "./cost/machines.ts";
+import { Kev } from "./cost/events.ts";
+import { FrameTable, PG_ANON, PG_PGTABLE, PG_SHMEM, TAG_NONE } from "./frames.ts";
+import { zapRange } from "./memory.ts";
+import { FAULT_OOM, FAULT_SEGV_ACCERR, FAULT_SIGBUS, Mm } from "./mm.ts";
+import { NO_FRAME, PageAllocator } from "./page_alloc.ts";
+import { PTE_D, PTE_P } from "./pagetable.ts";
+import { DEFAULT_MEM_BYTES, PAGE_SIZE } from "./param.ts";
+import { PhysMem } from "./physmem.ts";
+import { ShmemObject } from "./shmem.ts";
+import { FatalSignal, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV } from "./signal.ts";
+import { Task, credFor } from "./task.ts";
+import type { MemObject } from "./vma.ts";
+import { ZeroingPolicy, type ZeroPolicyName } from "./zero_policy.ts";
+import { EBADF } from "./errno.ts";
+
+export interface KernelConfig {
+  /** Emulated RAM in bytes (default 256 MiB). */
+  memBytes?: number;
+  /** Zeroing policy at boot (default nozero: the patched kernel). */
+  policy?: ZeroPolicyName;
+  /** Cost profile (default host). */
+  machine?: MachineProfile;
+  /** Fill frames handed out uncleared with junk (differential tests). */
+  poison?: boolean;
+}
+
+/** The shared zero page: frame 0, never allocated. */
+export const ZERO_FRAME = 0;
+
+export class Kernel {
+  readonly phys: PhysMem;
+  readonly frames: FrameTable;
+  readonly pages: PageAllocator;
+  readonly policy: ZeroingPolicy;
+  readonly machine: MachineProfile;
+  readonly zeroFrame = ZERO_FRAME;
+  readonly symbols = new SymbolTable();
+  /** pid 0: boot work and work done on nobody's behalf is charged here. */
+  readonly swapper: Task;
+  current: Task;
+  /** strace hook: receives one formatted line per syscall when set. */
+  strace: ((line: string) => void) | null = null;
+  private nextInode = 1;
+  private readonly lazyfreeMms = new Set<Mm>();
+
+  constructor(cfg: KernelConfig = {}) {
+    this.machine = cfg.machine ?? HOST;
+    this.phys = new PhysMem(cfg.memBytes ?? DEFAULT_MEM_BYTES);
+    this.frames = new FrameTable(this.phys.nframes);
+    this.pages = new PageAllocator(this.frames, [ZERO_FRAME]);
+    this.policy = new ZeroingPolicy(
+      cfg.policy ?? "nozero",
+      this.phys,
+      this.frames,
+      this.pages,
+      Math.floor(this.machine.cacheBytes / PAGE_SIZE),
+      cfg.poison ?? false,
+    );
+    this.symbols.intern("[unknown]", "main");
+    this.swapper = new Task(0, "swapper", credFor(0), null);
+    this.current = this.swapper;
+  }
+
+  // ---- frames ----------------------------------------------------------------
+
+  /** A frame for user memory (count 1), reclaiming MADV_FREE pages under pressure; NO_FRAME if none. */
+  allocUserFrame(): number {
+    let f = this.pages.allocFrame();
+    if (f === NO_FRAME && this.reclaimLazyfree() > 0) f = this.pages.allocFrame();
+    if (f === NO_FRAME) {
+      this.pages.drainAll();
+      f = this.pages.allocFrame();
+    }
+    if (f !== NO_FRAME) this.current.counters.k[Kev.PAGE_ALLOC]++;
+    return f;
+  }
+
+  /** A cleared frame for page tables; NO_FRAME if none. */
+  allocKernelFrame(): number {
+    const f = this.allocUserFrame();
+    if (f !== NO_FRAME) this.policy.prepareZeroed(f, this.current.counters.k);
+    return f;
+  }
+
+  freeKernelFrame(f: number): void {
+    this.frames.flags[f] &= ~PG_PGTABLE;
+    this.frames.tag[f] = TAG_NONE;
+    this.freeFrame(f);
+  }
+
+  /** put_page: drop one reference; the last one frees the frame, which keeps its owner tag. */
+  putPage(f: number): void {
+    if (--this.frames.count[f] > 0) return;
+    this.policy.onFree(f, this.current.counters.k);
+    this.frames.flags[f] &= ~(PG_ANON | PG_SHMEM);
+    this.freeFrame(f);
+  }
+
+  private freeFrame(f: number): void {
+    this.pages.freeFrame(f);
+    this.current.counters.k[Kev.PAGE_FREE]++;
+  }
+
+  /** The backing object of an open file for mmap; -EBADF for a bad descriptor. */
+  mmapObject(_t: Task, _fd: number): MemObject | number {
+    return -EBADF;
+  }
+
+  newShmem(npages: number): ShmemObject {
+    return new ShmemObject(this, this.nextInode++, npages);
+  }
+
+  // ---- MADV_FREE reclaim ---------------------------------------------------------
+
+  noteLazyfree(mm: Mm): void {
+    this.lazyfreeMms.add(mm);
+  }
+
+  /** Free the clean MADV_FREE pages (what reclaim does under memory pressure). */
+  reclaimLazyfree(): number {
+    let freed = 0;
+    for (const mm of this.lazyfreeMms) {
+      for (const a of [...mm.lazyfree]) {
+        const pte = mm.pte(a);
+        if (pte & PTE_P && !(pte & PTE_D) && this.frames.count[pte >>> 12] === 1) {
+          zapRange(mm, a, a + PAGE_SIZE);
+          freed++;
+        }
+      }
+      mm.lazyfree.clear();
+    }
+    this.lazyfreeMms.clear();
+    return freed;
+  }
+
+  // ---- tasks -------------------------------------------------------------------------
+
+  /** Make `task` the running task; user work counted so far goes to the old one. */
+  switchTo(task: Task): void {
+    if (task === this.current) return;
+    this.chargeUser(this.current);
+    this.current = task;
+  }
+
+  /**
+   * Move the accessor's pending access, miss and byte counts into the task's
+   * counters under its current symbol. Call before changing task.sym and
+   * before reading a task's counters.
+   */
+  chargeUser(task: Task): void {
+    const mm = task.mm;
+    if (mm === null) return;
+    const mem = mm.mem;
+    const c: Counters = task.counters;
+    if (mem.accesses !== 0) c.addUser(task.sym, Uev.ACCESS, mem.accesses);
+    if (mem.misses !== 0) c.addUser(task.sym, Uev.TLB_MISS, mem.misses);
+    if (mem.bytes !== 0) c.addUser(task.sym, Uev.BYTES, mem.bytes);
+    mem.accesses = mem.misses = mem.bytes = 0;
+  }
+
+  /**
+   * A user access the fault path could not resolve: deliver the signal to the
+   * current task by unwinding its user code. Out of memory kills the task.
+   */
+  deliverFault(addr: number, code: number): never {
+    if (code === FAULT_OOM) throw new FatalSignal(SIGKILL, addr);
+    if (code === FAULT_SIGBUS) throw new FatalSignal(SIGBUS, addr);
+    throw new FatalSignal(SIGSEGV, addr, code === FAULT_SEGV_ACCERR ? SEGV_ACCERR : SEGV_MAPERR);
+  }
+}

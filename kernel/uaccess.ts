@@ -1,0 +1,327 @@
+// User-memory access for one address space, through a software TLB (the
+// v86 shape): the fast path is a tag compare and a typed-array access; a miss
+// walks the page table (Mm.resolve), which takes the fault path when needed.
+//
+// TLB entry i (direct mapped by virtual page number):
+//   rTag[i] = vpn readable through this entry, or -1
+//   wTag[i] = vpn writable through this entry, or -1 (only once the PTE is RW and dirty)
+//   base[i] = byte offset of the frame in physical memory
+//
+// Loads and stores count accesses; bulk operations count bytes. Both are
+// flushed to the running task's counters (Kernel.chargeUser), never priced here.
+// Kernel copies (copyFromUser/copyToUser) report EFAULT instead of signalling.
+
+import type { Mm } from "./mm.ts";
+import { PTE_D, PTE_RW } from "./pagetable.ts";
+import type { PhysMem } from "./physmem.ts";
+
+const TLB_BITS = 8;
+const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+const PAGE = 4096;
+const OFF = 0xfff;
+
+export class UserMemory {
+  private readonly rTag = new Int32Array(TLB_SIZE).fill(-1);
+  private readonly wTag = new Int32Array(TLB_SIZE).fill(-1);
+  private readonly base = new Int32Array(TLB_SIZE);
+  private readonly u8: Uint8Array;
+  private readonly u16: Uint16Array;
+  private readonly i32: Int32Array;
+  /** Loads and stores since the last flush to the task's counters. */
+  accesses = 0;
+  /** TLB misses (page walks) since the last flush. */
+  misses = 0;
+  /** Bytes moved by bulk operations since the last flush. */
+  bytes = 0;
+
+  constructor(
+    private readonly mm: Mm,
+    phys: PhysMem,
+  ) {
+    this.u8 = phys.u8;
+    this.u16 = phys.u16;
+    this.i32 = phys.i32;
+  }
+
+  // ---- loads and stores -------------------------------------------------
+
+  read8(a: number): number {
+    this.accesses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    const b = this.rTag[i] === vpn ? this.base[i] : this.fill(a, false);
+    return this.u8[b | (a & OFF)];
+  }
+
+  read16(a: number): number {
+    this.accesses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    if ((a & 1) === 0 && this.rTag[i] === vpn) return this.u16[(this.base[i] | (a & OFF)) >> 1];
+    return this.read16Slow(a);
+  }
+
+  /** Signed 32-bit load. */
+  read32(a: number): number {
+    this.accesses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    if ((a & 3) === 0 && this.rTag[i] === vpn) return this.i32[(this.base[i] | (a & OFF)) >> 2];
+    return this.read32Slow(a);
+  }
+
+  /** Unsigned 32-bit load: pointers and size_t. */
+  readU32(a: number): number {
+    return this.read32(a) >>> 0;
+  }
+
+  write8(a: number, v: number): void {
+    this.accesses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    const b = this.wTag[i] === vpn ? this.base[i] : this.fill(a, true);
+    this.u8[b | (a & OFF)] = v;
+  }
+
+  write16(a: number, v: number): void {
+    this.accesses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    if ((a & 1) === 0 && this.wTag[i] === vpn) {
+      this.u16[(this.base[i] | (a & OFF)) >> 1] = v;
+      return;
+    }
+    this.write16Slow(a, v);
+  }
+
+  write32(a: number, v: number): void {
+    this.accesses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    if ((a & 3) === 0 && this.wTag[i] === vpn) {
+      this.i32[(this.base[i] | (a & OFF)) >> 2] = v;
+      return;
+    }
+    this.write32Slow(a, v);
+  }
+
+  // ---- bulk operations (user work: counted in bytes) ----------------------
+
+  /** memset: n bytes at a set to byte. */
+  memset(a: number, byte: number, n: number): void {
+    this.bytes += n;
+    while (n > 0) {
+      const off = a & OFF;
+      const chunk = Math.min(n, PAGE - off);
+      const p = this.phys(a, true) | off;
+      this.u8.fill(byte, p, p + chunk);
+      a += chunk;
+      n -= chunk;
+    }
+  }
+
+  /** memmove (also serves memcpy): correct for overlapping ranges. */
+  memcpy(dst: number, src: number, n: number): void {
+    this.bytes += n;
+    if (dst > src && dst < src + n) {
+      this.copyBackward(dst, src, n);
+      return;
+    }
+    while (n > 0) {
+      const chunk = Math.min(n, PAGE - (src & OFF), PAGE - (dst & OFF));
+      const pd = this.phys(dst, true) | (dst & OFF);
+      const ps = this.phys(src, false) | (src & OFF);
+      this.u8.copyWithin(pd, ps, ps + chunk);
+      dst += chunk;
+      src += chunk;
+      n -= chunk;
+    }
+  }
+
+  /** A copy of n bytes of user memory. */
+  readBytes(a: number, n: number): Uint8Array {
+    this.bytes += n;
+    const out = new Uint8Array(n);
+    for (let done = 0; done < n; ) {
+      const chunk = Math.min(n - done, PAGE - (a & OFF));
+      const p = this.phys(a, false) | (a & OFF);
+      out.set(this.u8.subarray(p, p + chunk), done);
+      a += chunk;
+      done += chunk;
+    }
+    return out;
+  }
+
+  writeBytes(a: number, data: Uint8Array): void {
+    this.bytes += data.length;
+    for (let done = 0; done < data.length; ) {
+      const chunk = Math.min(data.length - done, PAGE - (a & OFF));
+      const p = this.phys(a, true) | (a & OFF);
+      this.u8.set(data.subarray(done, done + chunk), p);
+      a += chunk;
+      done += chunk;
+    }
+  }
+
+  /** The NUL-terminated string at a (bytes as Latin-1), at most max bytes. */
+  readCString(a: number, max = 1 << 20): string {
+    let s = "";
+    for (let n = 0; n < max; n++) {
+      const c = this.read8(a + n);
+      if (c === 0) break;
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+
+  /** Write s (Latin-1) and a NUL at a. */
+  writeCString(a: number, s: string): void {
+    const b = new Uint8Array(s.length + 1);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    this.writeBytes(a, b);
+  }
+
+  // ---- kernel access: EFAULT instead of a signal ----------------------------
+
+  /** copy_from_user: n bytes, or null if any page cannot be accessed. */
+  copyFromUser(a: number, n: number): Uint8Array | null {
+    const out = new Uint8Array(n);
+    for (let done = 0; done < n; ) {
+      const chunk = Math.min(n - done, PAGE - (a & OFF));
+      const b = this.tryFill(a, false);
+      if (b < 0) return null;
+      const p = b | (a & OFF);
+      out.set(this.u8.subarray(p, p + chunk), done);
+      a += chunk;
+      done += chunk;
+    }
+    return out;
+  }
+
+  /** copy_to_user: false if any page cannot be written. */
+  copyToUser(a: number, data: Uint8Array): boolean {
+    for (let done = 0; done < data.length; ) {
+      const chunk = Math.min(data.length - done, PAGE - (a & OFF));
+      const b = this.tryFill(a, true);
+      if (b < 0) return false;
+      this.u8.set(data.subarray(done, done + chunk), b | (a & OFF));
+      a += chunk;
+      done += chunk;
+    }
+    return true;
+  }
+
+  /** strncpy_from_user: the string at a, or null on a bad address or no NUL within max. */
+  strncpyFromUser(a: number, max: number): string | null {
+    let s = "";
+    for (let n = 0; n < max; n++) {
+      const b = this.tryFill(a + n, false);
+      if (b < 0) return null;
+      const c = this.u8[b | ((a + n) & OFF)];
+      if (c === 0) return s;
+      s += String.fromCharCode(c);
+    }
+    return null;
+  }
+
+  // ---- TLB maintenance ------------------------------------------------------
+
+  flushPage(vaddr: number): void {
+    const vpn = vaddr >>> 12;
+    const i = vpn & TLB_MASK;
+    if (this.rTag[i] === vpn) this.rTag[i] = -1;
+    if (this.wTag[i] === vpn) this.wTag[i] = -1;
+  }
+
+  flushRange(start: number, end: number): void {
+    if (end - start >= TLB_SIZE * PAGE) {
+      this.flushAll();
+      return;
+    }
+    for (let a = start; a < end; a += PAGE) this.flushPage(a);
+  }
+
+  flushAll(): void {
+    this.rTag.fill(-1);
+    this.wTag.fill(-1);
+  }
+
+  // ---- slow paths -------------------------------------------------------------
+
+  /** Physical byte offset of a's frame for this access (TLB or walk); signals on a bad access. */
+  private phys(a: number, write: boolean): number {
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    if ((write ? this.wTag[i] : this.rTag[i]) === vpn) return this.base[i];
+    return this.fill(a, write);
+  }
+
+  private fill(a: number, write: boolean): number {
+    const b = this.tryFill(a, write);
+    if (b < 0) this.mm.k.deliverFault(a >>> 0, b);
+    return b;
+  }
+
+  /** Walk (and fault) a's page into the TLB; the frame's byte offset or a negative FAULT_* code. */
+  private tryFill(a: number, write: boolean): number {
+    const pte = this.mm.resolve(a >>> 0, write);
+    if (pte < 0) return pte;
+    this.misses++;
+    const vpn = a >>> 12;
+    const i = vpn & TLB_MASK;
+    const b = (pte >>> 12) << 12;
+    this.rTag[i] = vpn;
+    this.wTag[i] = (pte & (PTE_RW | PTE_D)) === (PTE_RW | PTE_D) ? vpn : -1;
+    this.base[i] = b;
+    return b;
+  }
+
+  private read16Slow(a: number): number {
+    if ((a & 1) === 0) return this.u16[(this.fill(a, false) | (a & OFF)) >> 1];
+    this.accesses--;
+    return this.read8(a) | (this.read8(a + 1) << 8);
+  }
+
+  private read32Slow(a: number): number {
+    if ((a & 3) === 0) return this.i32[(this.fill(a, false) | (a & OFF)) >> 2];
+    this.accesses -= 3;
+    return this.read8(a) | (this.read8(a + 1) << 8) | (this.read8(a + 2) << 16) | (this.read8(a + 3) << 24);
+  }
+
+  private write16Slow(a: number, v: number): void {
+    if ((a & 1) === 0) {
+      this.u16[(this.fill(a, true) | (a & OFF)) >> 1] = v;
+      return;
+    }
+    this.accesses--;
+    this.write8(a, v);
+    this.write8(a + 1, v >>> 8);
+  }
+
+  private write32Slow(a: number, v: number): void {
+    if ((a & 3) === 0) {
+      this.i32[(this.fill(a, true) | (a & OFF)) >> 2] = v;
+      return;
+    }
+    this.accesses -= 3;
+    this.write8(a, v);
+    this.write8(a + 1, v >>> 8);
+    this.write8(a + 2, v >>> 16);
+    this.write8(a + 3, v >>> 24);
+  }
+
+  private copyBackward(dst: number, src: number, n: number): void {
+    let d = dst + n;
+    let s = src + n;
+    while (n > 0) {
+      const chunk = Math.min(n, ((s - 1) & OFF) + 1, ((d - 1) & OFF) + 1);
+      d -= chunk;
+      s -= chunk;
+      const pd = this.phys(d, true) | (d & OFF);
+      const ps = this.phys(s, false) | (s & OFF);
+      this.u8.copyWithin(pd, ps, ps + chunk);
+      n -= chunk;
+    }
+  }
+}
