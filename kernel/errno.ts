@@ -29,6 +29,7 @@ export const ESPIPE = 29;
 export const EROFS = 30;
 export const EPIPE = 32;
 export const ERANGE = 34;
+export const EDEADLK = 35;
 export const ENAMETOOLONG = 36;
 export const ENOSYS = 38;
 export const ENOTEMPTY = 39;
@@ -43,7 +44,7 @@ const NAMES: Record<number, string> = {
   [EBUSY]: "EBUSY", [EEXIST]: "EEXIST", [EXDEV]: "EXDEV", [ENODEV]: "ENODEV",
   [ENOTDIR]: "ENOTDIR", [EISDIR]: "EISDIR", [EINVAL]: "EINVAL", [ENFILE]: "ENFILE",
   [EMFILE]: "EMFILE", [ENOTTY]: "ENOTTY", [EFBIG]: "EFBIG", [ENOSPC]: "ENOSPC",
-  [ESPIPE]: "ESPIPE", [EROFS]: "EROFS", [EPIPE]: "EPIPE", [ERANGE]: "ERANGE",
+  [ESPIPE]: "ESPIPE", [EROFS]: "EROFS", [EPIPE]: "EPIPE", [ERANGE]: "ERANGE", [EDEADLK]: "EDEADLK",
   [ENAMETOOLONG]: "ENAMETOOLONG", [ENOSYS]: "ENOSYS", [ENOTEMPTY]: "ENOTEMPTY",
   [ELOOP]: "ELOOP", [EOVERFLOW]: "EOVERFLOW", [EOPNOTSUPP]: "EOPNOTSUPP",
 };
@@ -61,7 +62,7 @@ const MESSAGES: Record<number, string> = {
   [ENOTTY]: "Inappropriate ioctl for device", [EFBIG]: "File too large",
   [ENOSPC]: "No space left on device", [ESPIPE]: "Illegal seek",
   [EROFS]: "Read-only file system", [EPIPE]: "Broken pipe",
-  [ERANGE]: "Numerical result out of range", [ENAMETOOLONG]: "File name too long",
+  [ERANGE]: "Numerical result out of range", [EDEADLK]: "Resource deadlock avoided", [ENAMETOOLONG]: "File name too long",
   [ENOSYS]: "Function not implemented", [ENOTEMPTY]: "Directory not empty",
   [ELOOP]: "Too many levels of symbolic links",
   [EOVERFLOW]: "Value too large for defined data type", [EOPNOTSUPP]: "Operation not supported",

@@ -6,11 +6,12 @@
 // Shared and file mappings take their frames from the backing object.
 
 import { Kev } from "./cost/events.ts";
-import { PG_ANON } from "./frames.ts";
+import { PG_ANON, PG_NOZERO } from "./frames.ts";
 import { FAULT_OOM, FAULT_SEGV_ACCERR, FAULT_SEGV_MAPERR, FAULT_SIGBUS, type Mm } from "./mm.ts";
 import { NO_FRAME } from "./page_alloc.ts";
 import { PTE_D, PTE_P, PTE_RW, PTE_SPECIAL, PTE_USER, mkPte } from "./pagetable.ts";
-import { PAGE_SHIFT, STACK_RLIMIT, STACK_TOP, pageAlignDown } from "./param.ts";
+import { PAGE_SHIFT, STACK_RLIMIT, pageAlignDown } from "./param.ts";
+import { mayReceiveUncleared } from "./cred.ts";
 import { credTag } from "./task.ts";
 import { VM_EXEC, VM_GROWSDOWN, VM_NOZERO, VM_READ, VM_SHARED, VM_WRITE, type Vma } from "./vma.ts";
 
@@ -47,7 +48,8 @@ function anonymousWrite(mm: Mm, vma: Vma, slot: number): number {
   const task = kern.current;
   const f = kern.allocUserFrame();
   if (f === NO_FRAME) return FAULT_OOM;
-  kern.policy.prepareAnon(f, (vma.flags & VM_NOZERO) !== 0, credTag(task.cred), task.counters.k);
+  const nozero = (vma.flags & VM_NOZERO) !== 0 && mayReceiveUncleared(task);
+  kern.policy.prepareAnon(f, nozero, credTag(task.cred), task.counters.k);
   kern.frames.flags[f] |= PG_ANON;
   kern.frames.mapcount[f] = 1;
   kern.phys.i32[slot] = mkPte(f, PTE_USER | PTE_RW | PTE_D);
@@ -70,7 +72,8 @@ function wpPage(mm: Mm, vma: Vma, vaddr: number, slot: number, pte: number): num
     // Write to the zero page: a fresh frame, as a write fault would have got.
     const f = kern.allocUserFrame();
     if (f === NO_FRAME) return FAULT_OOM;
-    kern.policy.prepareAnon(f, (vma.flags & VM_NOZERO) !== 0, tag, task.counters.k);
+    const nozero = (vma.flags & VM_NOZERO) !== 0 && mayReceiveUncleared(task);
+    kern.policy.prepareAnon(f, nozero, tag, task.counters.k);
     fr.flags[f] |= PG_ANON;
     fr.mapcount[f] = 1;
     kern.phys.i32[slot] = mkPte(f, PTE_USER | PTE_RW | PTE_D);
@@ -90,7 +93,7 @@ function wpPage(mm: Mm, vma: Vma, vaddr: number, slot: number, pte: number): num
   task.counters.k[Kev.COPY_PAGE_BYTES] += 1 << PAGE_SHIFT;
   fr.tag[f] = fr.tag[old];
   fr.tagWriter(f, tag);
-  fr.flags[f] |= PG_ANON;
+  fr.flags[f] = (fr.flags[f] & ~PG_NOZERO) | PG_ANON | (vma.flags & VM_NOZERO && mayReceiveUncleared(task) ? PG_NOZERO : 0);
   fr.mapcount[f] = 1;
   kern.phys.i32[slot] = mkPte(f, PTE_USER | PTE_RW | PTE_D);
   const wasAnon = (fr.flags[old] & PG_ANON) !== 0;
@@ -127,10 +130,14 @@ function sharedFault(mm: Mm, vma: Vma, vaddr: number, slot: number, write: boole
   return write ? wpPage(mm, vma, vaddr, slot, kern.phys.i32[slot]) : 0;
 }
 
-/** expand_stack: grow a VM_GROWSDOWN VMA down to cover vaddr, within RLIMIT_STACK. */
+/**
+ * expand_stack: grow a VM_GROWSDOWN VMA down to cover vaddr, within
+ * RLIMIT_STACK. As in acct_stack_growth, the limit is on the VMA's new size
+ * (vm_end - new start), wherever the VMA is.
+ */
 function expandStack(mm: Mm, vma: Vma, vaddr: number): boolean {
   const start = pageAlignDown(vaddr);
-  if (STACK_TOP - start > STACK_RLIMIT) return false;
+  if (vma.end - start > STACK_RLIMIT) return false;
   const i = mm.vmas.indexAfter(vma.start);
   const prev = i > 0 ? mm.vmas.list[i - 1] : null;
   if (prev !== null && prev.end > start) return false;

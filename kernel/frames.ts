@@ -9,6 +9,11 @@ export const PG_RESERVED = 1 << 3; // never allocated: the shared zero page
 export const PG_PGTABLE = 1 << 4; // holds a page directory or page table
 export const PG_ANON = 1 << 5; // mapped as private anonymous memory
 export const PG_SHMEM = 1 << 6; // belongs to a shmem/file object
+/**
+ * Last mapped in a VM_NOZERO area by a task allowed uncleared frames: only
+ * such a frame may be recycled uncleared (to the same owner). Kept while free.
+ */
+export const PG_NOZERO = 1 << 7;
 
 /**
  * Owner tags. While a frame is in use its tag names the credential that wrote

@@ -17,11 +17,26 @@ import { FatalSignal, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV } from 
 import { Task, credFor } from "./task.ts";
 import type { MemObject } from "./vma.ts";
 import { ZeroingPolicy, type ZeroPolicyName } from "./zero_policy.ts";
-import { EBADF } from "./errno.ts";
+import { EACCES, EBADF, ENODEV } from "./errno.ts";
+import { CapturedConsole, type ConsoleSink, consoleOps } from "./console.ts";
+import type { ProgramImage } from "./exec.ts";
+import { O_RDWR, OpenFile } from "./file.ts";
+import { oomKill } from "./process.ts";
+import { Timeline } from "./sched.ts";
+import { Vfs } from "./vfs/vfs.ts";
+import { populateRootFs } from "./boot_fs.ts";
+import { mountProc } from "./procfs.ts";
+import "./syscall_table.ts";
 
 export interface KernelConfig {
   /** Emulated RAM in bytes (default 256 MiB). */
   memBytes?: number;
+  /** Simulated CPUs (default 2). */
+  cpus?: number;
+  /** Seed of the kernel's random numbers (AT_RANDOM); default 1. */
+  seed?: number;
+  /** Where the console writes (default: captured). */
+  console?: ConsoleSink;
   /** Zeroing policy at boot (default nozero: the patched kernel). */
   policy?: ZeroPolicyName;
   /** Cost profile (default host). */
@@ -44,8 +59,21 @@ export class Kernel {
   /** pid 0: boot work and work done on nobody's behalf is charged here. */
   readonly swapper: Task;
   current: Task;
-  /** strace hook: receives one formatted line per syscall when set. */
-  strace: ((line: string) => void) | null = null;
+  readonly tasks = new Map<number, Task>();
+  lastPid = 0;
+  readonly timeline: Timeline;
+  readonly programs = new Map<string, ProgramImage>();
+  readonly vfs = new Vfs();
+  readonly console: ConsoleSink;
+  /** Console input (what init's fd 0 reads). */
+  readonly stdin = { data: new Uint8Array(0), pos: 0 };
+  /** Counters of every task reaped so far (the whole machine's work). */
+  readonly totals = new Counters();
+  /** Kernel log (dmesg). */
+  readonly logLines: string[] = [];
+  private rng: number;
+  /** strace hook: receives one formatted line per syscall, and the caller's pid, when set. */
+  strace: ((line: string, pid: number) => void) | null = null;
   private nextInode = 1;
   private readonly lazyfreeMms = new Set<Mm>();
 
@@ -65,6 +93,55 @@ export class Kernel {
     this.symbols.intern("[unknown]", "main");
     this.swapper = new Task(0, "swapper", credFor(0), null);
     this.current = this.swapper;
+    this.timeline = new Timeline(cfg.cpus ?? 2);
+    this.console = cfg.console ?? new CapturedConsole();
+    this.rng = (cfg.seed ?? 1) >>> 0 || 1;
+    populateRootFs(this);
+    mountProc(this);
+  }
+
+  // ---- kernel services ------------------------------------------------------------
+
+  log(msg: string): void {
+    this.logLines.push(msg);
+  }
+
+  /** A message to the console's error stream (the kernel's own complaints about a task). */
+  consoleError(msg: string): void {
+    this.console.write("stderr", new TextEncoder().encode(msg));
+  }
+
+  /** Deterministic random bytes (xorshift32 from the boot seed). */
+  randomBytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      let x = this.rng;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.rng = x >>> 0;
+      out[i] = x & 0xff;
+    }
+    return out;
+  }
+
+  /** A task was reaped: its work joins the machine's totals. */
+  reaped(t: Task): void {
+    this.chargeUser(t);
+    this.totals.merge(t.counters);
+  }
+
+  /** exec's de_thread: the other threads of t's group die. */
+  killOtherThreads(t: Task): void {
+    const leader = this.tasks.get(t.tgid) ?? t;
+    for (const th of [leader, ...leader.threads]) {
+      if (th !== t && th.state !== "zombie" && th.state !== "reaped") th.pendingSignal = SIGKILL;
+    }
+  }
+
+  /** A console file for fds 0-2 of the first process. */
+  consoleFile(stream: "stdout" | "stderr"): OpenFile {
+    return new OpenFile(consoleOps(this.console, stream, this.stdin), O_RDWR);
   }
 
   // ---- frames ----------------------------------------------------------------
@@ -108,8 +185,11 @@ export class Kernel {
   }
 
   /** The backing object of an open file for mmap; -EBADF for a bad descriptor. */
-  mmapObject(_t: Task, _fd: number): MemObject | number {
-    return -EBADF;
+  mmapObject(t: Task, fd: number): MemObject | number {
+    const f = t.files?.get(fd) ?? null;
+    if (f === null) return -EBADF;
+    if (!f.readable) return -EACCES;
+    return f.ops.mmapObject?.(f) ?? -ENODEV;
   }
 
   newShmem(npages: number): ShmemObject {
@@ -128,14 +208,14 @@ export class Kernel {
     for (const mm of this.lazyfreeMms) {
       for (const a of [...mm.lazyfree]) {
         const pte = mm.pte(a);
-        if (pte & PTE_P && !(pte & PTE_D) && this.frames.count[pte >>> 12] === 1) {
+        if (!(pte & PTE_P) || pte & PTE_D) mm.lazyfree.delete(a);
+        else if (this.frames.count[pte >>> 12] === 1) {
           zapRange(mm, a, a + PAGE_SIZE);
           freed++;
         }
       }
-      mm.lazyfree.clear();
+      if (mm.lazyfree.size === 0) this.lazyfreeMms.delete(mm);
     }
-    this.lazyfreeMms.clear();
     return freed;
   }
 
@@ -166,10 +246,15 @@ export class Kernel {
 
   /**
    * A user access the fault path could not resolve: deliver the signal to the
-   * current task by unwinding its user code. Out of memory kills the task.
+   * current task by unwinding its user code. Out of memory calls the OOM
+   * killer: if it killed another task, return so the access is retried.
    */
-  deliverFault(addr: number, code: number): never {
-    if (code === FAULT_OOM) throw new FatalSignal(SIGKILL, addr);
+  deliverFault(addr: number, code: number): void {
+    if (code === FAULT_OOM) {
+      const victim = oomKill(this);
+      if (victim !== null && victim.tgid !== this.current.tgid) return;
+      throw new FatalSignal(SIGKILL, addr);
+    }
     if (code === FAULT_SIGBUS) throw new FatalSignal(SIGBUS, addr);
     throw new FatalSignal(SIGSEGV, addr, code === FAULT_SEGV_ACCERR ? SEGV_ACCERR : SEGV_MAPERR);
   }

@@ -103,6 +103,9 @@ export function mmapRegion(mm: Mm, addr: number, len: number, flags: number, obj
 
 /** do_vmi_munmap: unmap [start, end) (page aligned), splitting VMAs at the edges. */
 export function unmapRange(mm: Mm, start: number, end: number): number {
+  // An empty range unmaps nothing (mremap of a shared mapping with old_len 0
+  // keeps its source); range() would still return the VMA holding start.
+  if (end <= start) return 0;
   const vs = mm.vmas.range(start, end);
   if (vs.length === 0) return 0;
   const first = vs[0];
@@ -163,7 +166,7 @@ function populate(mm: Mm, start: number, end: number, write: boolean): void {
 /** do_mmap for mmap2 (offset in pages). Returns the address or -errno. */
 export function doMmap(
   mm: Mm, addr: number, len: number, prot: number, flags: number, obj: MemObject | null, pgoff: number,
-  privileged: boolean,
+  privileged: boolean, fileWritable = true,
 ): number {
   if (len === 0) return -EINVAL;
   if (flags & M.MAP_NOZERO && (obj !== null || (flags & M.MAP_TYPE) !== M.MAP_PRIVATE)) return -EINVAL;
@@ -202,6 +205,11 @@ export function doMmap(
   } else if (type === M.MAP_SHARED || type === M.MAP_SHARED_VALIDATE) {
     if (type === M.MAP_SHARED_VALIDATE && flags & ~(M.LEGACY_MAP_MASK | M.MAP_FIXED_NOREPLACE)) return -EOPNOTSUPP;
     vmFlags |= VM_SHARED | VM_MAYSHARE;
+    // A file opened without write access: no writable shared mapping, now or by a later mprotect.
+    if (!fileWritable) {
+      if (prot & M.PROT_WRITE) return -EACCES;
+      vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
+    }
   } else if (type !== M.MAP_PRIVATE) {
     return -EINVAL;
   }
@@ -240,6 +248,9 @@ export function doMprotect(mm: Mm, start: number, len: number, prot: number): nu
     start = first.start;
   } else if (first.start > start) {
     return -ENOMEM;
+  } else if (grows & M.PROT_GROWSUP) {
+    // x86 has no VM_GROWSUP (it is VM_NONE), so no VMA can take PROT_GROWSUP.
+    return -EINVAL;
   }
   const want = protToVm(prot);
   // Walk the covered VMAs: stop at a hole (ENOMEM) or a forbidden access (EACCES).
@@ -260,11 +271,22 @@ export function doMprotect(mm: Mm, start: number, len: number, prot: number): nu
   if (err === 0 && covered < end) err = -ENOMEM;
   const stop = Math.min(covered, end);
   if (stop > start) {
-    for (const v of setFlagsRange(mm, start, stop, (f) => (f & ~VM_ACCESS) | want)) {
+    for (const v of setFlagsRange(mm, start, stop, (f) => mprotectFlags(f, want))) {
       changePteProtection(mm, Math.max(v.start, start), Math.min(v.end, stop), v.flags);
     }
   }
   return err;
+}
+
+/**
+ * mprotect_fixup's new vm_flags: a private mapping that becomes writable for
+ * the first time is charged as data from then on (VM_ACCOUNT), so it matches,
+ * and merges with, a mapping that was writable from the start.
+ */
+function mprotectFlags(old: number, want: number): number {
+  const nf = (old & ~VM_ACCESS) | want;
+  if (nf & VM_WRITE && !(old & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) return nf | VM_ACCOUNT;
+  return nf;
 }
 
 /** change_protection: make PTEs agree with new VMA flags (write access comes back through faults). */

@@ -124,7 +124,7 @@ export class PageAllocator {
     for (let i = 0; i < this.batch; i++) {
       const f = this.rmqueueSmallest(0);
       if (f === NO_FRAME) break;
-      // rmqueue_bulk appends in address order; the lowest frame ends up hottest.
+      // rmqueue_bulk takes frames in address order; the last taken is handed out first.
       this.frames.flags[f] |= PG_PCP;
       this.frames.count[f] = 0;
       this.freeTotal++;

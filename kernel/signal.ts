@@ -71,3 +71,6 @@ export class FatalSignal {
 export class TaskExit {
   constructor(readonly status: number) {}
 }
+
+/** A successful execve unwinding the old program's user code; the task runner starts the new one. */
+export class ExecUnwind {}

@@ -35,7 +35,8 @@ export function sys_mmap2(k: Kernel, t: Task, addr: number, len: number, prot: n
   if (!(flags & MAP_ANONYMOUS)) {
     const obj = k.mmapObject(t, fd | 0);
     if (typeof obj === "number") return obj;
-    return doMmap(mmOf(t), addr, len, prot, flags, obj, pgoff, privileged(t));
+    const writable = t.files?.get(fd | 0)?.writable ?? false;
+    return doMmap(mmOf(t), addr, len, prot, flags, obj, pgoff, privileged(t), writable);
   }
   if (flags & MAP_HUGETLB) {
     // No huge pages are reserved: a valid size gets ENOMEM, as on a stock system.

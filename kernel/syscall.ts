@@ -7,14 +7,23 @@
 import { Kev } from "./cost/events.ts";
 import { errnoName, strerror } from "./errno.ts";
 import type { Kernel } from "./kernel.ts";
-import { formatBrkFlags, formatMadvise, formatMapFlags, formatMremapFlags, formatProt } from "./mman.ts";
-import * as mm from "./sys_mm.ts";
+import {
+  MAP_HUGETLB, formatBrkFlags, formatMadvise, formatMapFlags, formatMremapFlags,
+  formatProt,
+} from "./mman.ts";
+import { FatalSignal, TaskExit } from "./signal.ts";
+import { NR } from "./unistd.ts";
 import type { Task } from "./task.ts";
 
 export type Handler = (k: Kernel, t: Task, a: number, b: number, c: number, d: number, e: number, f: number) => number;
 
-/** How strace prints an argument or a result. */
-export type ArgKind = "int" | "hex" | "ptr" | "prot" | "mapflags" | "mremapflags" | "madvise" | "brkflags" | "str";
+/**
+ * How strace prints an argument: "int" signed (fds), "uint" unsigned (lengths),
+ * "hex" %#lx, "ptr" NULL or %#lx, "pgoff" an mmap2 page offset shown in bytes
+ * (%#llx, as strace's mmap_4koff does), the rest symbolically.
+ */
+export type ArgKind =
+  | "int" | "uint" | "hex" | "ptr" | "pgoff" | "prot" | "mapflags" | "mremapflags" | "madvise" | "brkflags" | "str";
 
 export interface SyscallDef {
   readonly nr: number;
@@ -22,24 +31,21 @@ export interface SyscallDef {
   readonly handler: Handler;
   readonly args: readonly ArgKind[];
   readonly ret: "int" | "hex";
+  /** How many of `args` strace shows for these values (mremap shows new_address only with MREMAP_FIXED). */
+  readonly shown?: (argv: readonly number[]) => number;
 }
 
-export const NR = {
-  brk: 45,
-  munmap: 91,
-  mprotect: 125,
-  mremap: 163,
-  mmap2: 192,
-  madvise: 219,
-  brk2: 1000,
-} as const;
+export { NR };
 
 const table = new Map<number, SyscallDef>();
 
 /** Add a syscall to the table (each subsystem's handlers register here, once). */
-export function defineSyscall(nr: number, name: string, handler: Handler, args: readonly ArgKind[], ret: "int" | "hex" = "int"): void {
+export function defineSyscall(
+  nr: number, name: string, handler: Handler, args: readonly ArgKind[], ret: "int" | "hex" = "int",
+  shown?: (argv: readonly number[]) => number,
+): void {
   if (table.has(nr)) throw new Error(`syscall ${nr} defined twice`);
-  table.set(nr, { nr, name, handler: handler as Handler, args, ret });
+  table.set(nr, { nr, name, handler: handler as Handler, args, ret, shown });
 }
 
 export function syscallDef(nr: number): SyscallDef | undefined {
@@ -51,29 +57,48 @@ export function syscallByName(name: string): SyscallDef | undefined {
   return undefined;
 }
 
-defineSyscall(NR.brk, "brk", mm.sys_brk as Handler, ["ptr"], "hex");
-defineSyscall(NR.brk2, "brk2", mm.sys_brk2 as Handler, ["ptr", "brkflags"], "hex");
-defineSyscall(NR.mmap2, "mmap2", mm.sys_mmap2 as Handler, ["ptr", "int", "prot", "mapflags", "int", "hex"], "hex");
-defineSyscall(NR.munmap, "munmap", mm.sys_munmap as Handler, ["ptr", "int"]);
-defineSyscall(NR.mprotect, "mprotect", mm.sys_mprotect as Handler, ["ptr", "int", "prot"]);
-defineSyscall(NR.mremap, "mremap", mm.sys_mremap as Handler, ["ptr", "int", "int", "mremapflags", "ptr"], "hex");
-defineSyscall(NR.madvise, "madvise", mm.sys_madvise as Handler, ["ptr", "int", "madvise"]);
 
 const ENOSYS = 38;
 
 /**
- * Enter the kernel from the current task. Arguments are taken as 32-bit
- * unsigned words, as registers would hold them.
+ * Enter the kernel from the current task. The number and the arguments are
+ * taken as 32-bit unsigned words, as registers would hold them.
  */
 export function syscall(k: Kernel, nr: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): number {
+  nr >>>= 0;
   const t = k.current;
   const ctr = t.counters;
   ctr.k[Kev.SYSCALL]++;
   ctr.syscalls.set(nr, (ctr.syscalls.get(nr) ?? 0) + 1);
   const def = table.get(nr);
   const r = def === undefined ? -ENOSYS : def.handler(k, t, a >>> 0, b >>> 0, c >>> 0, d >>> 0, e >>> 0, f >>> 0);
-  if (k.strace !== null) k.strace(formatCall(t, nr, def, [a, b, c, d, e, f], r));
+  if (k.strace !== null) k.strace(formatCall(t, nr, def, [a, b, c, d, e, f], r), t.pid);
+  // Leaving the kernel: an exit or exec ends this user code; a fatal signal kills it.
+  if (t.unwind !== null) {
+    const u = t.unwind;
+    t.unwind = null;
+    throw u;
+  }
+  if (t.pendingSignal !== 0) throw new FatalSignal(t.pendingSignal);
   return r;
+}
+
+/** printf's %#x: "0" for zero, else 0x and lower-case hex, unpadded. */
+function altHex(v: number): string {
+  return v === 0 ? "0" : `0x${v.toString(16)}`;
+}
+
+/** strace's printflags: bits with no name at all print as hex and a PROT_??? comment. */
+function orUnknown(s: string, dflt: string): string {
+  return /^0x[0-9a-f]+$/.test(s) ? `${s} /* ${dflt} */` : s;
+}
+
+const MAP_HUGE_SHIFT = 26;
+
+/** strace's print_mmap_flags: under MAP_HUGETLB bits 26..31 are the size field, "N<<MAP_HUGE_SHIFT". */
+function formatMmapFlags(v: number): string {
+  if (!(v & MAP_HUGETLB) || v >>> MAP_HUGE_SHIFT === 0) return formatMapFlags(v);
+  return `${formatMapFlags(v & ((1 << MAP_HUGE_SHIFT) - 1))}|${v >>> MAP_HUGE_SHIFT}<<MAP_HUGE_SHIFT`;
 }
 
 function formatArg(t: Task, kind: ArgKind, v: number): string {
@@ -81,20 +106,26 @@ function formatArg(t: Task, kind: ArgKind, v: number): string {
   switch (kind) {
     case "int":
       return String(v | 0);
+    case "uint":
+      return String(v);
     case "hex":
-      return `0x${v.toString(16)}`;
+      return altHex(v);
     case "ptr":
-      return v === 0 ? "NULL" : `0x${v.toString(16).padStart(8, "0")}`;
+      return v === 0 ? "NULL" : altHex(v);
+    case "pgoff":
+      return altHex(v * 4096);
     case "prot":
-      return formatProt(v);
+      return orUnknown(formatProt(v), "PROT_???");
     case "mapflags":
-      return formatMapFlags(v);
+      return formatMmapFlags(v);
     case "mremapflags":
-      return formatMremapFlags(v);
-    case "madvise":
-      return formatMadvise(v);
+      return orUnknown(formatMremapFlags(v), "MREMAP_???");
+    case "madvise": {
+      const s = formatMadvise(v);
+      return s === String(v) ? `${altHex(v)} /* MADV_??? */` : s;
+    }
     case "brkflags":
-      return formatBrkFlags(v);
+      return orUnknown(formatBrkFlags(v), "BRK_???");
     case "str": {
       const s = t.mm?.mem.strncpyFromUser(v, 4096);
       return s === null || s === undefined ? `0x${v.toString(16)}` : JSON.stringify(s);
@@ -102,15 +133,23 @@ function formatArg(t: Task, kind: ArgKind, v: number): string {
   }
 }
 
-/** One strace line: name(args) = result, errors as "-1 ENAME (message)". */
+/**
+ * One strace line, as strace prints it: name(args) = result; pointers and hex
+ * results %#lx, errors as "-1 ENAME (message)", an unknown number as
+ * syscall_0xNR with its six raw arguments.
+ */
 export function formatCall(t: Task, nr: number, def: SyscallDef | undefined, argv: number[], r: number): string {
-  const name = def?.name ?? `syscall_${nr}`;
-  const args = def ? def.args.map((kind, i) => formatArg(t, kind, argv[i])).join(", ") : argv.map((x) => `0x${(x >>> 0).toString(16)}`).join(", ");
+  const name = def?.name ?? `syscall_${altHex(nr >>> 0)}`;
+  const args = def
+    ? def.args.slice(0, def.shown?.(argv) ?? def.args.length).map((kind, i) => formatArg(t, kind, argv[i])).join(", ")
+    : argv.map((x) => altHex(x >>> 0)).join(", ");
   const res =
-    r < 0 && r > -4096
+    t.unwind instanceof TaskExit
+      ? "?"
+      : r < 0 && r > -4096
       ? `-1 ${errnoName(-r)} (${strerror(-r)})`
       : def?.ret === "hex"
-        ? `0x${(r >>> 0).toString(16).padStart(8, "0")}`
+        ? altHex(r >>> 0)
         : String(r);
   return `${name}(${args}) = ${res}`;
 }

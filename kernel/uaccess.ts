@@ -258,9 +258,11 @@ export class UserMemory {
   }
 
   private fill(a: number, write: boolean): number {
-    const b = this.tryFill(a, write);
-    if (b < 0) this.mm.k.deliverFault(a >>> 0, b);
-    return b;
+    for (;;) {
+      const b = this.tryFill(a, write);
+      if (b >= 0) return b;
+      this.mm.k.deliverFault(a >>> 0, b);
+    }
   }
 
   /** Walk (and fault) a's page into the TLB; the frame's byte offset or a negative FAULT_* code. */

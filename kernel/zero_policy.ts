@@ -4,12 +4,16 @@
 //   stock          clear every new anonymous frame at fault time (Linux)
 //   nozero         as stock, but in a VM_NOZERO area skip the clear when the
 //                  frame's owner tag equals the faulting credential (2007 patch)
+//                  and the frame was itself last used in a VM_NOZERO area
+//                  (PG_NOZERO): only memory its owner declared recyclable comes
+//                  back uncleared, so a non-NOZERO process's data (a shell's
+//                  stack, a non-dumpable agent's keys) never does
 //   init_on_free   clear at free time; a new frame is already zero (Linux 5.3)
 //   prezero        as stock, but frames an idle CPU cleared (PG_ZERO) skip it
 //   uninitialized  never clear (MAP_UNINITIALIZED everywhere): the insecure control
 
 import { Kev } from "./cost/events.ts";
-import { FrameTable, PG_ZERO, TAG_MIXED, TAG_NONE } from "./frames.ts";
+import { FrameTable, PG_NOZERO, PG_ZERO, TAG_MIXED, TAG_NONE } from "./frames.ts";
 import type { PageAllocator } from "./page_alloc.ts";
 import { PAGE_SIZE } from "./param.ts";
 import type { PhysMem } from "./physmem.ts";
@@ -44,7 +48,8 @@ export class ZeroingPolicy {
   /**
    * A frame just allocated for a private anonymous page the task will write.
    * Clears it unless the policy allows otherwise, counts the clear, and makes
-   * `credTag` the frame's owner.
+   * `credTag` the frame's owner. `nozeroArea`: the page is in a VM_NOZERO area
+   * of a task that may receive uncleared frames.
    */
   prepareAnon(frame: number, nozeroArea: boolean, credTag: number, k: Float64Array): void {
     const fr = this.frames;
@@ -54,9 +59,11 @@ export class ZeroingPolicy {
       case "uninitialized":
         clean = false;
         break;
-      case "nozero":
-        clean = !(nozeroArea && prevOwner === credTag) && this.clearIfDirty(frame, k);
+      case "nozero": {
+        const recyclable = nozeroArea && prevOwner === credTag && (fr.flags[frame] & PG_NOZERO) !== 0;
+        clean = !recyclable && this.clearIfDirty(frame, k);
         break;
+      }
       default:
         clean = this.clearIfDirty(frame, k);
     }
@@ -64,14 +71,14 @@ export class ZeroingPolicy {
       this.unclearedHandouts++;
       if (this.poison) this.phys.fillFrame(frame, POISON_BYTE);
     }
-    fr.flags[frame] &= ~PG_ZERO;
+    fr.flags[frame] = (fr.flags[frame] & ~(PG_ZERO | PG_NOZERO)) | (nozeroArea ? PG_NOZERO : 0);
     fr.tag[frame] = clean || prevOwner === credTag ? credTag : TAG_MIXED;
   }
 
   /** A frame for kernel use or shared memory (page tables, shmem): always zero, no owner yet. */
   prepareZeroed(frame: number, k: Float64Array): void {
     this.clearIfDirty(frame, k);
-    this.frames.flags[frame] &= ~PG_ZERO;
+    this.frames.flags[frame] &= ~(PG_ZERO | PG_NOZERO);
     this.frames.tag[frame] = TAG_NONE;
   }
 

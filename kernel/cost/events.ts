@@ -105,6 +105,13 @@ export class Counters {
     this.u[i] += n;
   }
 
+  /** Remove counts taken earlier (the part of a total before some point). */
+  subtract(o: Counters): void {
+    for (let i = 0; i < NKEV; i++) this.k[i] -= o.k[i];
+    for (let i = 0; i < o.u.length; i++) if (o.u[i] !== 0) this.addUser(Math.floor(i / NUEV), i % NUEV, -o.u[i]);
+    for (const [nr, n] of o.syscalls) this.syscalls.set(nr, (this.syscalls.get(nr) ?? 0) - n);
+  }
+
   /** Add another task's counts (rusage of children, whole-run totals). */
   merge(o: Counters): void {
     for (let i = 0; i < NKEV; i++) this.k[i] += o.k[i];

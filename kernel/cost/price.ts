@@ -1,7 +1,7 @@
 // Pricing: counters x machine profile -> cycles per symbol. The profiler
 // report (oprofile.ts) and every time figure come from here.
 
-import { Counters, KERNEL_EVENT_SYMBOL, NKEV, NUEV, type SymbolTable, Uev } from "./events.ts";
+import { Counters, KERNEL_EVENT_SYMBOL, Kev, NKEV, NUEV, type SymbolTable } from "./events.ts";
 import type { MachineProfile } from "./machines.ts";
 
 export const KERNEL_IMAGE = "vmlinux";
@@ -60,9 +60,19 @@ export function clearPageCriticalCycles(c: Counters, m: MachineProfile): number 
 
 function clearCycles(c: Counters, m: MachineProfile, idle: boolean): number {
   const K = m.kernel;
-  let cy = c.k[8] * K[8].cycles + c.k[9] * K[9].cycles;
-  if (idle) cy += c.k[10] * K[10].cycles;
+  let cy = c.k[Kev.CLEAR_HOT_BYTES] * K[Kev.CLEAR_HOT_BYTES].cycles + c.k[Kev.CLEAR_COLD_BYTES] * K[Kev.CLEAR_COLD_BYTES].cycles;
+  if (idle) cy += c.k[Kev.CLEAR_IDLE_BYTES] * K[Kev.CLEAR_IDLE_BYTES].cycles;
   return cy;
 }
 
-export { Uev };
+/** Total priced cycles of counters, split into kernel and user (fast: no allocation). */
+export function cyclesOf(c: Counters, m: MachineProfile): { kernel: number; user: number } {
+  let kernel = 0;
+  for (let e = 0; e < NKEV; e++) kernel += c.k[e] * m.kernel[e].cycles;
+  let user = 0;
+  const u = c.u;
+  for (let i = 0; i < u.length; i += NUEV) {
+    user += u[i] * m.user[0].cycles + u[i + 1] * m.user[1].cycles + u[i + 2] * m.user[2].cycles + u[i + 3] * m.user[3].cycles;
+  }
+  return { kernel, user };
+}

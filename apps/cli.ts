@@ -1,0 +1,54 @@
+// nozero: the command line. `nozero COMMAND [FLAGS] ...`; bad flags print the
+// command's usage and exit 2.
+
+import { RUN_USAGE, cmdRun } from "./cmd/run.ts";
+import { UsageError } from "./cmd/flags.ts";
+
+interface Command {
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { usage: RUN_USAGE, run: cmdRun },
+};
+
+const USAGE = `usage: nozero COMMAND [FLAGS] [ARGS...]
+commands:
+  run       run one program in a fresh emulated machine
+  help      this text
+Built so far: the kernel (memory, zeroing policies, processes, VFS, /proc),
+libc basics and the programs sh, su, cat, env, memhog, smiffy.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "help" || name === "--help") {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (cmd === undefined) {
+    process.stderr.write(`nozero: unknown command '${name}'\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`nozero ${name}: ${e.message}\n${cmd.usage}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`nozero: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

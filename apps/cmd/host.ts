@@ -1,0 +1,23 @@
+// The host side of a run: where console output goes, and the environment the
+// first process gets (the nozero command's own, so MALLOC_NOZERO=1 travels).
+
+import type { ConsoleSink } from "../../kernel/console.ts";
+
+export function hostConsole(): ConsoleSink {
+  return {
+    write(stream, data) {
+      (stream === "stdout" ? process.stdout : process.stderr).write(data);
+    },
+  };
+}
+
+/** The host environment as NAME=value strings, with /bin on PATH. */
+export function hostEnv(): string[] {
+  const env = Object.entries(process.env)
+    .filter((e): e is [string, string] => typeof e[1] === "string")
+    .map(([k, v]) => `${k}=${v}`);
+  const i = env.findIndex((e) => e.startsWith("PATH="));
+  if (i < 0) env.push("PATH=/bin");
+  else if (!env[i].split(/[=:]/).includes("/bin")) env[i] += ":/bin";
+  return env;
+}

@@ -1,0 +1,92 @@
+// nozero run: boot a machine, run one program as a user, report.
+
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { MACHINE_NAMES } from "../../kernel/cost/machines.ts";
+import { formatOpreport, profileRows } from "../../kernel/cost/oprofile.ts";
+import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
+import type { Main } from "../../libc/libc.ts";
+import { Machine } from "../machine.ts";
+import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
+import { hostConsole, hostEnv } from "./host.ts";
+
+export const RUN_USAGE = `usage: nozero run [--uid N|--user NAME] [--mem MiB] [--cpus N]
+                  [--policy ${ZERO_POLICIES.join("|")}]
+                  [--machine ${MACHINE_NAMES.join("|")}] [--strace] [--profile] [--json]
+                  PROGRAM [ARGS...]
+  PROGRAM is a program of the emulated system (sh, smiffy, ...), a path in it,
+  or a TypeScript module on the host (./prog.ts) whose default export is
+  main(argv, envp, libc).
+`;
+
+const SPEC: FlagSpec = {
+  uid: { kind: "int" },
+  user: { kind: "string" },
+  mem: { kind: "int" },
+  cpus: { kind: "int" },
+  policy: { kind: "string", values: ZERO_POLICIES },
+  machine: { kind: "string", values: MACHINE_NAMES },
+  strace: { kind: "bool" },
+  profile: { kind: "bool" },
+  json: { kind: "bool" },
+  seed: { kind: "int" },
+};
+
+const USERS: Record<string, number> = { root: 0, alice: 1000, bob: 1001, mallory: 1002 };
+
+export async function cmdRun(args: string[]): Promise<number> {
+  const { flags, rest } = parseFlags(args, SPEC);
+  if (rest.length === 0) throw new UsageError("missing PROGRAM");
+  if (flags.uid !== undefined && flags.user !== undefined) throw new UsageError("--uid and --user exclude each other");
+  let uid = (flags.uid as number | undefined) ?? 0;
+  if (flags.user !== undefined) {
+    const u = USERS[flags.user as string];
+    if (u === undefined) throw new UsageError(`unknown user ${flags.user}`);
+    uid = u;
+  }
+  if (flags.cpus === 0) throw new UsageError("--cpus must be at least 1");
+  const json = flags.json === true;
+  const strace: string[] = [];
+  const wallStart = performance.now();
+  const m = new Machine({
+    memMiB: (flags.mem as number | undefined) ?? 256,
+    cpus: (flags.cpus as number | undefined) ?? 2,
+    policy: (flags.policy as ZeroPolicyName | undefined) ?? "nozero",
+    machine: (flags.machine as string | undefined) ?? "host",
+    seed: flags.seed as number | undefined,
+    console: json ? undefined : hostConsole(),
+    strace: flags.strace ? (line, pid) => (json ? strace.push(`[pid ${pid}] ${line}`) : process.stderr.write(`[pid ${pid}] ${line}\n`)) : undefined,
+  });
+  const argv = [...rest];
+  if (/\.[cm]?[tj]s$/.test(argv[0])) argv[0] = await installHostProgram(m, argv[0]);
+  const r = m.run(argv, { uid, env: hostEnv() });
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  if (json) {
+    const out: Record<string, unknown> = {
+      exitCode: r.exitCode,
+      signal: r.signal,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      cycles: r.cycles,
+      simulatedSeconds: r.simulatedSeconds,
+      minflt: r.minflt,
+      wallSeconds,
+    };
+    if (flags.profile) out.profile = profileRows(r.profile, 20);
+    if (flags.strace) out.strace = strace;
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+  } else if (flags.profile) {
+    process.stderr.write(formatOpreport(r.profile, m.k.machine) + "\n");
+  }
+  return r.exitCode;
+}
+
+/** Load a host TypeScript module as a program and install it in the machine; its path there. */
+async function installHostProgram(m: Machine, file: string): Promise<string> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: Main };
+  if (typeof mod.default !== "function") throw new UsageError(`${file}: no default export main(argv, envp, libc)`);
+  const name = file.replace(/^.*\//, "").replace(/\.[cm]?[tj]s$/, "");
+  const path = "/" + resolve("/", file).replace(/^\/+/, "");
+  m.install(name, { main: mod.default, path });
+  return path;
+}

@@ -1,0 +1,118 @@
+// A booted emulated machine with nozero's programs installed, and a way to
+// run one command in it as a user: the engine behind `nozero run`, the
+// experiments and the end-to-end tests.
+
+import { type ConsoleSink, CapturedConsole } from "../kernel/console.ts";
+import { minorFaults } from "../kernel/sys_proc.ts";
+import { Counters } from "../kernel/cost/events.ts";
+import { MACHINES } from "../kernel/cost/machines.ts";
+import { type Priced, price } from "../kernel/cost/price.ts";
+import { programFile } from "../kernel/exec.ts";
+import { Kernel } from "../kernel/kernel.ts";
+import { runInit } from "../kernel/process.ts";
+import type { ZeroPolicyName } from "../kernel/zero_policy.ts";
+import { type Main, crt0 } from "../libc/libc.ts";
+import { PROGRAMS, type ProgramSpec } from "./registry.ts";
+
+export interface MachineOptions {
+  memMiB?: number;
+  cpus?: number;
+  policy?: ZeroPolicyName;
+  machine?: string;
+  poison?: boolean;
+  seed?: number;
+  console?: ConsoleSink;
+  strace?: (line: string, pid: number) => void;
+}
+
+export interface RunResult {
+  /** The command's exit code as a shell reports it (128+signal for a signal). */
+  exitCode: number;
+  /** The signal that ended the command, or 0. */
+  signal: number;
+  stdout: string;
+  stderr: string;
+  /** All cycles the machine's tasks used, and the elapsed simulated time. */
+  cycles: number;
+  simulatedSeconds: number;
+  minflt: number;
+  counters: Counters;
+  profile: Priced;
+}
+
+export class Machine {
+  readonly k: Kernel;
+  private readonly captured: CapturedConsole | null;
+
+  constructor(readonly opts: MachineOptions = {}) {
+    const machine = MACHINES[opts.machine ?? "host"];
+    if (machine === undefined) throw new RangeError(`unknown machine profile ${opts.machine}`);
+    this.captured = opts.console ? null : new CapturedConsole();
+    this.k = new Kernel({
+      memBytes: (opts.memMiB ?? 256) << 20,
+      cpus: opts.cpus ?? 2,
+      policy: opts.policy ?? "nozero",
+      machine,
+      poison: opts.poison,
+      seed: opts.seed,
+      console: opts.console ?? this.captured!,
+    });
+    if (opts.strace) this.k.strace = opts.strace;
+    for (const [name, spec] of Object.entries(PROGRAMS)) this.install(name, spec);
+  }
+
+  /** Install a program as /bin/NAME (or at spec.path), optionally setuid to its owner. */
+  install(name: string, spec: ProgramSpec | Main): void {
+    const s: ProgramSpec = typeof spec === "function" ? { main: spec } : spec;
+    const path = s.path ?? `/bin/${name}`;
+    const mode = (s.setuid ? 0o4000 : 0) | (s.mode ?? 0o755);
+    this.k.vfs.writeFile(path, programFile(name), mode, s.owner ?? 0, s.owner ?? 0);
+    this.k.programs.set(name, { entry: crt0(s.main, name), textBytes: s.textBytes, dataBytes: s.dataBytes });
+  }
+
+  /**
+   * Run argv as uid (default root) with env, through a fresh init. Runs on
+   * one machine follow each other: frames freed by one are on the free lists
+   * for the next. The result covers this run only.
+   */
+  run(argv: string[], opts: { uid?: number; gid?: number; env?: string[] } = {}): RunResult {
+    const uid = opts.uid ?? 0;
+    const env = opts.env ?? ["PATH=/bin", "HOME=/root"];
+    const k = this.k;
+    const mark = this.captured?.mark() ?? 0;
+    const before = new Counters();
+    before.merge(k.totals);
+    const startCycle = k.timeline.end;
+    const st = runInit(k, "/sbin/init", ["init", String(uid), String(opts.gid ?? uid), ...argv], env);
+    let stderr = this.captured?.text("stderr", mark) ?? "";
+    let exitCode: number;
+    let signal = 0;
+    if (typeof st === "string") {
+      stderr += `nozero: ${st}\n`;
+      exitCode = 127;
+    } else {
+      exitCode = (st >> 8) & 0xff;
+      if (st & 0x7f) {
+        signal = st & 0x7f;
+        exitCode = 128 + signal;
+      }
+      // init reports the command's own signal as 128+sig.
+      if (exitCode > 128 && signal === 0) signal = exitCode - 128;
+    }
+    const counters = new Counters();
+    counters.merge(k.totals);
+    counters.subtract(before);
+    const profile = price(counters, k.machine, k.symbols);
+    return {
+      exitCode,
+      signal,
+      stdout: this.captured?.text("stdout", mark) ?? "",
+      stderr,
+      cycles: profile.totalCycles,
+      simulatedSeconds: (k.timeline.end - startCycle) / k.machine.hz,
+      minflt: minorFaults(counters),
+      counters,
+      profile,
+    };
+  }
+}
