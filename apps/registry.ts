@@ -3,6 +3,17 @@
 
 import type { Main } from "../libc/libc.ts";
 import init from "./bin/init.ts";
+import cat from "./bin/cat.ts";
+import echo from "./bin/echo.ts";
+import env from "./bin/env.ts";
+import falseMain from "./bin/false.ts";
+import id from "./bin/id.ts";
+import kill from "./bin/kill.ts";
+import ls from "./bin/ls.ts";
+import sh from "./bin/sh.ts";
+import sleep from "./bin/sleep.ts";
+import su from "./bin/su.ts";
+import trueMain from "./bin/true.ts";
 import memhog from "./bin/memhog.ts";
 import smiffy from "./bin/smiffy.ts";
 
@@ -22,4 +33,15 @@ export const PROGRAMS: Record<string, ProgramSpec> = {
   init: { main: init, path: "/sbin/init" },
   memhog: { main: memhog },
   smiffy: { main: smiffy },
+  sh: { main: sh },
+  su: { main: su },
+  cat: { main: cat },
+  env: { main: env },
+  echo: { main: echo },
+  true: { main: trueMain },
+  false: { main: falseMain },
+  id: { main: id },
+  ls: { main: ls },
+  sleep: { main: sleep },
+  kill: { main: kill },
 };

@@ -135,10 +135,12 @@ function execImage(k: Kernel, t: Task, path: string, ino: Inode, image: ProgramI
   const oldCred = t.cred;
   t.cred = cred;
   t.mm = mm;
+  k.bindUser(t);
   const sp = buildStack(mm, argv, envp, cred, secure, k.randomBytes(16));
   if (sp < 0) {
     t.cred = oldCred;
     t.mm = old;
+    k.bindUser(t);
     mm.release();
     return sp;
   }
@@ -151,6 +153,7 @@ function execImage(k: Kernel, t: Task, path: string, ino: Inode, image: ProgramI
   t.exe = path;
   t.comm = path.slice(path.lastIndexOf("/") + 1).slice(0, 15);
   t.sym = 0;
+  k.bindUser(t);
   t.counters.k[Kev.EXEC]++;
   return 0;
 }

@@ -2,7 +2,7 @@
 // zeroing policy, and owns the tasks. User code reaches it only through the
 // syscall gate (syscall.ts) and user memory (uaccess.ts).
 
-import { Counters, SymbolTable, Uev } from "./cost/events.ts";
+import { Counters, NUEV, SymbolTable } from "./cost/events.ts";
 import { HOST, type MachineProfile } from "./cost/machines.ts";
 import { Kev } from "./cost/events.ts";
 import { FrameTable, PG_ANON, PG_PGTABLE, PG_SHMEM, TAG_NONE } from "./frames.ts";
@@ -127,7 +127,6 @@ export class Kernel {
 
   /** A task was reaped: its work joins the machine's totals. */
   reaped(t: Task): void {
-    this.chargeUser(t);
     this.totals.merge(t.counters);
   }
 
@@ -221,27 +220,25 @@ export class Kernel {
 
   // ---- tasks -------------------------------------------------------------------------
 
-  /** Make `task` the running task; user work counted so far goes to the old one. */
+  /** Make `task` the running task: its user memory now counts into its counters. */
   switchTo(task: Task): void {
-    if (task === this.current) return;
-    this.chargeUser(this.current);
+    this.current.mm?.mem.flush();
     this.current = task;
+    this.bindUser(task);
   }
 
-  /**
-   * Move the accessor's pending access, miss and byte counts into the task's
-   * counters under its current symbol. Call before changing task.sym and
-   * before reading a task's counters.
-   */
-  chargeUser(task: Task): void {
+  /** Point the task's user-memory accessor at the task's counters and current symbol. */
+  bindUser(task: Task): void {
     const mm = task.mm;
     if (mm === null) return;
-    const mem = mm.mem;
-    const c: Counters = task.counters;
-    if (mem.accesses !== 0) c.addUser(task.sym, Uev.ACCESS, mem.accesses);
-    if (mem.misses !== 0) c.addUser(task.sym, Uev.TLB_MISS, mem.misses);
-    if (mem.bytes !== 0) c.addUser(task.sym, Uev.BYTES, mem.bytes);
-    mem.accesses = mem.misses = mem.bytes = 0;
+    mm.mem.flush();
+    mm.mem.counts = task.counters.ensure(task.sym);
+    mm.mem.cur = task.sym * NUEV;
+  }
+
+  /** Bring the task's user counters up to date (its accessor's pending count), before reading them. */
+  flushUser(task: Task): void {
+    if (task === this.current) task.mm?.mem.flush();
   }
 
   /**

@@ -24,7 +24,7 @@ const PID_MAX = 32768;
 
 /** A task's own priced cycles so far. */
 export function taskCycles(k: Kernel, t: Task): number {
-  k.chargeUser(t);
+  k.flushUser(t);
   const c = cyclesOf(t.counters, k.machine);
   return c.kernel + c.user;
 }
@@ -78,6 +78,7 @@ export function copyProcess(k: Kernel, parent: Task, entry: UserEntry, thread: b
     mm = copy;
   }
   const t = new Task(pid, parent.comm, { ...parent.cred }, mm);
+  t.sym = parent.sym;
   t.entry = entry;
   t.startSp = parent.startSp;
   t.exe = parent.exe;
@@ -258,7 +259,13 @@ export function doWait(k: Kernel, pid: number, nohang: boolean): WaitResult | nu
  */
 export function sendFatal(k: Kernel, target: Task, sig: number): void {
   const group = [k.tasks.get(target.tgid) ?? target, ...(k.tasks.get(target.tgid)?.threads ?? [])];
-  for (const th of group) if (th.state !== "zombie" && th.state !== "reaped" && th.pendingSignal === 0) th.pendingSignal = sig;
+  const now = taskNow(k, k.current);
+  for (const th of group) {
+    if (th.state !== "zombie" && th.state !== "reaped" && th.pendingSignal === 0) {
+      th.pendingSignal = sig;
+      th.signalAt = now;
+    }
+  }
 }
 
 // ---- out of memory ----------------------------------------------------------------------

@@ -372,11 +372,11 @@ export function sys_lseek(_k: Kernel, t: Task, fd: number, offset: number, whenc
   if (f === null) return -EBADF;
   const ino = f.inode;
   if (ino === null || ino.device === "console") return -ESPIPE;
-  if (whence > SEEK_END) return -EINVAL;
   if (ino.device === "null" || ino.device === "zero") {
-    f.pos = 0;
+    f.pos = 0; // null_lseek/zero_lseek ignore their arguments
     return 0;
   }
+  if (whence > SEEK_END) return -EINVAL;
   const off = offset | 0;
   let base: number;
   if (whence === SEEK_SET) base = 0;

@@ -165,7 +165,8 @@ export function sys_nanosleep(k: Kernel, t: Task, reqPtr: number): number {
   if (sec === null || nsec === null) return -EFAULT;
   if (nsec >= 1e9) return -EINVAL;
   const cycles = (sec + nsec / 1e9) * k.machine.hz;
-  blockAndRun(k, (at) => at + cycles);
+  // A fatal signal sent meanwhile (by a task that ran while this one slept) ends the sleep.
+  blockAndRun(k, (at) => (t.pendingSignal !== 0 ? Math.min(at + cycles, Math.max(at, t.signalAt)) : at + cycles));
   return 0;
 }
 
@@ -181,7 +182,6 @@ export function sys_clock_gettime(k: Kernel, t: Task, clock: number, tsPtr: numb
 }
 
 function taskCyclesOnly(k: Kernel, t: Task): number {
-  k.chargeUser(t);
   const c = cyclesOf(t.counters, k.machine);
   return c.kernel + c.user;
 }
@@ -207,7 +207,6 @@ function putRusage(k: Kernel, t: Task, addr: number, c: Counters, maxrssPages: n
 }
 
 export function sys_getrusage(k: Kernel, t: Task, who: number, addr: number): number {
-  k.chargeUser(t);
   if (who === 0) return putRusage(k, t, addr, t.counters, t.mm?.hiwaterRss ?? 0) ? 0 : -EFAULT;
   if ((who | 0) === -1) return putRusage(k, t, addr, t.childCounters, 0) ? 0 : -EFAULT;
   return -EINVAL;

@@ -67,6 +67,7 @@ const ENOSYS = 38;
 export function syscall(k: Kernel, nr: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): number {
   nr >>>= 0;
   const t = k.current;
+  t.mm?.mem.flush();
   const ctr = t.counters;
   ctr.k[Kev.SYSCALL]++;
   ctr.syscalls.set(nr, (ctr.syscalls.get(nr) ?? 0) + 1);

@@ -52,6 +52,8 @@ export class Task {
   exitStatus = 0;
   /** A fatal signal delivered while the task was not running, to act on when it resumes. */
   pendingSignal = 0;
+  /** Global cycle at which pendingSignal was sent (a sleep it interrupts ends there). */
+  signalAt = 0;
   /** False after a credential change (setuid exec, setuid()): ptrace and core dumps are refused. */
   dumpable = true;
   ptracer: Task | null = null;

@@ -7,10 +7,13 @@
 //   wTag[i] = vpn writable through this entry, or -1 (only once the PTE is RW and dirty)
 //   base[i] = byte offset of the frame in physical memory
 //
-// Loads and stores count accesses; bulk operations count bytes. Both are
-// flushed to the running task's counters (Kernel.chargeUser), never priced here.
+// Loads and stores bump an integer (`acc`, cheapest for V8); it is added into
+// the running task's per-symbol counters (`counts` at `cur`) on every TLB
+// miss, bulk operation, symbol switch, task switch and syscall, so it stays
+// small and the work lands on the right symbol. Never priced here.
 // Kernel copies (copyFromUser/copyToUser) report EFAULT instead of signalling.
 
+import { NUEV, Uev } from "./cost/events.ts";
 import type { Mm } from "./mm.ts";
 import { PTE_D, PTE_RW } from "./pagetable.ts";
 import type { PhysMem } from "./physmem.ts";
@@ -28,12 +31,11 @@ export class UserMemory {
   private readonly u8: Uint8Array;
   private readonly u16: Uint16Array;
   private readonly i32: Int32Array;
-  /** Loads and stores since the last flush to the task's counters. */
-  accesses = 0;
-  /** TLB misses (page walks) since the last flush. */
-  misses = 0;
-  /** Bytes moved by bulk operations since the last flush. */
-  bytes = 0;
+  /** Loads and stores not yet added into `counts`. */
+  acc = 0;
+  /** The running task's user counters (Counters.u) and the running symbol's slot in them. */
+  counts: Float64Array = new Float64Array(NUEV);
+  cur = 0;
 
   constructor(
     private readonly mm: Mm,
@@ -47,7 +49,7 @@ export class UserMemory {
   // ---- loads and stores -------------------------------------------------
 
   read8(a: number): number {
-    this.accesses++;
+    this.acc++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     const b = this.rTag[i] === vpn ? this.base[i] : this.fill(a, false);
@@ -55,7 +57,7 @@ export class UserMemory {
   }
 
   read16(a: number): number {
-    this.accesses++;
+    this.acc++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     if ((a & 1) === 0 && this.rTag[i] === vpn) return this.u16[(this.base[i] | (a & OFF)) >> 1];
@@ -64,7 +66,7 @@ export class UserMemory {
 
   /** Signed 32-bit load. */
   read32(a: number): number {
-    this.accesses++;
+    this.acc++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     if ((a & 3) === 0 && this.rTag[i] === vpn) return this.i32[(this.base[i] | (a & OFF)) >> 2];
@@ -77,7 +79,7 @@ export class UserMemory {
   }
 
   write8(a: number, v: number): void {
-    this.accesses++;
+    this.acc++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     const b = this.wTag[i] === vpn ? this.base[i] : this.fill(a, true);
@@ -85,7 +87,7 @@ export class UserMemory {
   }
 
   write16(a: number, v: number): void {
-    this.accesses++;
+    this.acc++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     if ((a & 1) === 0 && this.wTag[i] === vpn) {
@@ -96,7 +98,7 @@ export class UserMemory {
   }
 
   write32(a: number, v: number): void {
-    this.accesses++;
+    this.acc++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     if ((a & 3) === 0 && this.wTag[i] === vpn) {
@@ -110,7 +112,8 @@ export class UserMemory {
 
   /** memset: n bytes at a set to byte. */
   memset(a: number, byte: number, n: number): void {
-    this.bytes += n;
+    this.flush();
+    this.counts[this.cur + Uev.BYTES] += n;
     while (n > 0) {
       const off = a & OFF;
       const chunk = Math.min(n, PAGE - off);
@@ -123,7 +126,8 @@ export class UserMemory {
 
   /** memmove (also serves memcpy): correct for overlapping ranges. */
   memcpy(dst: number, src: number, n: number): void {
-    this.bytes += n;
+    this.flush();
+    this.counts[this.cur + Uev.BYTES] += n;
     if (dst > src && dst < src + n) {
       this.copyBackward(dst, src, n);
       return;
@@ -141,7 +145,8 @@ export class UserMemory {
 
   /** A copy of n bytes of user memory. */
   readBytes(a: number, n: number): Uint8Array {
-    this.bytes += n;
+    this.flush();
+    this.counts[this.cur + Uev.BYTES] += n;
     const out = new Uint8Array(n);
     for (let done = 0; done < n; ) {
       const chunk = Math.min(n - done, PAGE - (a & OFF));
@@ -154,7 +159,8 @@ export class UserMemory {
   }
 
   writeBytes(a: number, data: Uint8Array): void {
-    this.bytes += data.length;
+    this.flush();
+    this.counts[this.cur + Uev.BYTES] += data.length;
     for (let done = 0; done < data.length; ) {
       const chunk = Math.min(data.length - done, PAGE - (a & OFF));
       const p = this.phys(a, true) | (a & OFF);
@@ -225,6 +231,14 @@ export class UserMemory {
     return null;
   }
 
+  /** Add the pending access count into the counters (before they are read or rebound). */
+  flush(): void {
+    if (this.acc !== 0) {
+      this.counts[this.cur + Uev.ACCESS] += this.acc;
+      this.acc = 0;
+    }
+  }
+
   // ---- TLB maintenance ------------------------------------------------------
 
   flushPage(vaddr: number): void {
@@ -269,7 +283,8 @@ export class UserMemory {
   private tryFill(a: number, write: boolean): number {
     const pte = this.mm.resolve(a >>> 0, write);
     if (pte < 0) return pte;
-    this.misses++;
+    this.flush();
+    this.counts[this.cur + Uev.TLB_MISS]++;
     const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
     const b = (pte >>> 12) << 12;
@@ -281,13 +296,13 @@ export class UserMemory {
 
   private read16Slow(a: number): number {
     if ((a & 1) === 0) return this.u16[(this.fill(a, false) | (a & OFF)) >> 1];
-    this.accesses--;
+    this.acc -= 2;
     return this.read8(a) | (this.read8(a + 1) << 8);
   }
 
   private read32Slow(a: number): number {
     if ((a & 3) === 0) return this.i32[(this.fill(a, false) | (a & OFF)) >> 2];
-    this.accesses -= 3;
+    this.acc -= 4;
     return this.read8(a) | (this.read8(a + 1) << 8) | (this.read8(a + 2) << 16) | (this.read8(a + 3) << 24);
   }
 
@@ -296,7 +311,7 @@ export class UserMemory {
       this.u16[(this.fill(a, true) | (a & OFF)) >> 1] = v;
       return;
     }
-    this.accesses--;
+    this.acc -= 2;
     this.write8(a, v);
     this.write8(a + 1, v >>> 8);
   }
@@ -306,7 +321,7 @@ export class UserMemory {
       this.i32[(this.fill(a, true) | (a & OFF)) >> 2] = v;
       return;
     }
-    this.accesses -= 3;
+    this.acc -= 4;
     this.write8(a, v);
     this.write8(a + 1, v >>> 8);
     this.write8(a + 2, v >>> 16);

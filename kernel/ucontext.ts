@@ -2,7 +2,7 @@
 // syscall gate, plus cost attribution (which user symbol is running, how many
 // instructions of program work it did). Nothing else of the kernel.
 
-import { Uev } from "./cost/events.ts";
+import { NUEV, Uev } from "./cost/events.ts";
 import { cyclesOf } from "./cost/price.ts";
 import type { Kernel } from "./kernel.ts";
 import { syscall } from "./syscall.ts";
@@ -43,10 +43,11 @@ export class UserContext {
   enter(sym: number): number {
     const t = this.task;
     const prev = t.sym;
-    if (prev !== sym) {
-      this.k.chargeUser(t);
-      t.sym = sym;
-    }
+    t.sym = sym;
+    const mem = this.mem;
+    mem.flush();
+    if ((sym + 1) * NUEV > mem.counts.length) mem.counts = t.counters.ensure(sym);
+    mem.cur = sym * NUEV;
     return prev;
   }
 
@@ -62,7 +63,7 @@ export class UserContext {
   /** The task's position on the simulated timeline, in cycles (CLOCK_MONOTONIC). */
   now(): number {
     const t = this.task;
-    this.k.chargeUser(t);
+    this.mem.flush();
     const c = cyclesOf(t.counters, this.k.machine);
     return t.segStart + (c.kernel + c.user - t.segBase);
   }

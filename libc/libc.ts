@@ -17,6 +17,10 @@ import { NR } from "../kernel/unistd.ts";
 import { MAP_ANONYMOUS, MAP_FAILED, MAP_PRIVATE, MAP_STACK, PROT_READ, PROT_WRITE } from "../kernel/mman.ts";
 import { SIGABRT } from "../kernel/signal.ts";
 import { type FormatArg, formatPrintf } from "./format.ts";
+import { arenaThreadFreeres } from "./malloc/arena.ts";
+import { Malloc, type ThreadState } from "./malloc/malloc.ts";
+import { type Mallinfo2, mallinfo2, mallocInfoText, mallocStatsText } from "./malloc/stats.ts";
+import { mallopt } from "./malloc/tunables.ts";
 import { Stream, latin1 } from "./stdio.ts";
 
 export const LIBC_DATA_BYTES = 16 << 10;
@@ -63,8 +67,10 @@ interface ProcessState {
   atexit: (() => void)[];
   environ: number;
   threads: Map<number, { tidAddr: number; stack: number; result: number }>;
-  /** Per-process extension state (the allocator's), copied at fork by its owner. */
+  /** Per-process extension state, copied at fork by its owner. */
   ext: Map<string, { clone(): unknown }>;
+  /** Where exec left the auxiliary vector. */
+  auxv: number;
 }
 
 export interface StatInfo {
@@ -79,17 +85,21 @@ export interface StatInfo {
 export class Libc {
   errno = 0;
   readonly mem: UserMemory;
+  private allocator: Malloc | null = null;
 
   constructor(
     readonly ctx: UserContext,
     private readonly p: ProcessState,
+    /** This thread's malloc TLS (its tcache and arena). */
+    private readonly tls: ThreadState = { tcache: 0, arena: 0 },
   ) {
     this.mem = ctx.mem;
   }
 
   /** crt0's job: map libc's data, set up stdio and environ (the envp array at `environ`). */
-  static start(ctx: UserContext, environ: number): Libc {
+  static start(ctx: UserContext, environ: number, auxv: number): Libc {
     const p: ProcessState = {
+      auxv,
       dataBase: 0,
       bigScratch: 0,
       stdout: new Stream(1, 0, 0, "none"),
@@ -186,9 +196,12 @@ export class Libc {
    * status. Returns the child's pid, or -1.
    */
   fork(child: (libc: Libc) => number): number {
-    const state = this.p;
+    // The child runs later (when this process blocks or ends): its copy of
+    // libc's state is taken now, as its memory was.
+    const state = cloneState(this.p);
+    const tls = { ...this.tls };
     this.ctx.setChildEntry((c) => {
-      const l = new Libc(c, cloneState(state));
+      const l = new Libc(c, state, tls);
       return l.exit(child(l));
     });
     return this.syscall(NR.fork);
@@ -320,6 +333,7 @@ export class Libc {
       const r = start(l);
       const th = state.threads.get(l.gettid());
       if (th) th.result = r;
+      l.threadFreeres();
       l.ctx.syscall(NR.exit, 0);
       return 0;
     });
@@ -539,6 +553,81 @@ export class Libc {
     this.p.stdout.flush((addr, n) => this.write(1, addr, n) === n);
   }
 
+  // ---- malloc (libc/malloc: ptmalloc2) ----------------------------------------------------
+
+  /** This thread's view of the allocator. */
+  get mallocator(): Malloc {
+    return (this.allocator ??= new Malloc(this, this.p.dataBase + OFF_MALLOC, this.tls));
+  }
+  malloc(n: number): number {
+    return this.mallocator.malloc(n);
+  }
+  free(p: number): void {
+    this.mallocator.free(p);
+  }
+  calloc(n: number, size: number): number {
+    return this.mallocator.calloc(n, size);
+  }
+  realloc(p: number, n: number): number {
+    return this.mallocator.realloc(p, n);
+  }
+  memalign(alignment: number, n: number): number {
+    return this.mallocator.memalign(alignment, n);
+  }
+  /** posix_memalign: 0 with *memptr set, or EINVAL/ENOMEM. */
+  posixMemalign(memptr: number, alignment: number, n: number): number {
+    return this.mallocator.posixMemalign(memptr, alignment, n);
+  }
+  alignedAlloc(alignment: number, n: number): number {
+    return this.mallocator.alignedAlloc(alignment, n);
+  }
+  valloc(n: number): number {
+    return this.mallocator.valloc(n);
+  }
+  pvalloc(n: number): number {
+    return this.mallocator.pvalloc(n);
+  }
+  mallocUsableSize(p: number): number {
+    return this.mallocator.usableSize(p);
+  }
+  mallocTrim(pad: number): number {
+    return this.mallocator.trim(pad);
+  }
+  mallopt(param: number, value: number): number {
+    return mallopt(this.mallocator, param, value);
+  }
+  mallinfo2(): Mallinfo2 {
+    return mallinfo2(this.mallocator);
+  }
+  /** malloc_stats: its report on stderr. */
+  mallocStats(): void {
+    this.dprint(2, mallocStatsText(this.mallocator));
+  }
+  /** malloc_info(0, fd): glibc's XML on a descriptor (options must be 0: else EINVAL). */
+  mallocInfo(options: number, fd: number): number {
+    if (options !== 0) return 22;
+    this.flushAll();
+    return this.writeString(fd, mallocInfoText(this.mallocator)) < 0 ? -1 : 0;
+  }
+
+  /** A thread ends: its tcache goes back to its arena, and it detaches from the arena. */
+  threadFreeres(): void {
+    const m = this.allocator;
+    if (m === null) return;
+    m.tcacheThreadShutdown();
+    arenaThreadFreeres(m);
+  }
+
+  /** getauxval: a value of the auxiliary vector exec left (0 if absent). */
+  auxv(type: number): number {
+    for (let a = this.p.auxv; a !== 0; a += 8) {
+      const t = this.mem.readU32(a);
+      if (t === 0) return 0;
+      if (t === type) return this.mem.readU32(a + 4);
+    }
+    return 0;
+  }
+
   // ---- environment ------------------------------------------------------------------------
 
   /** getenv: scans the environment in user memory. */
@@ -596,7 +685,9 @@ export function crt0(main: Main, image: string): UserEntry {
     const argv: string[] = [];
     for (let i = 0; i < argc; i++) argv.push(m.readCString(m.readU32(ctx.sp + 4 + 4 * i)));
     const environ = ctx.sp + 4 + 4 * (argc + 1);
-    const libc = Libc.start(ctx, environ);
+    let auxv = environ;
+    while (m.readU32(auxv) !== 0) auxv += 4;
+    const libc = Libc.start(ctx, environ, auxv + 4);
     return libc.exit(main(argv, libc.environ, libc));
   };
 }

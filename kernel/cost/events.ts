@@ -96,13 +96,17 @@ export class Counters {
   readonly syscalls = new Map<number, number>();
 
   addUser(sym: number, uev: number, n: number): void {
-    const i = sym * NUEV + uev;
-    if (i >= this.u.length) {
+    this.ensure(sym)[sym * NUEV + uev] += n;
+  }
+
+  /** Room for symbol `sym`'s user counters; the (possibly new) array. */
+  ensure(sym: number): Float64Array {
+    if ((sym + 1) * NUEV > this.u.length) {
       const grown = new Float64Array(Math.max(this.u.length * 2, (sym + 1) * NUEV));
       grown.set(this.u);
       this.u = grown;
     }
-    this.u[i] += n;
+    return this.u;
   }
 
   /** Remove counts taken earlier (the part of a total before some point). */

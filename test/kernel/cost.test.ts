@@ -33,10 +33,11 @@ function workload(k: Kernel): Task[] {
   const work = k.symbols.intern("a.out", "work");
   const base = sys(k, NR.mmap2, 0, 64 * P, RW, ANON | M.MAP_NOZERO, -1, 0);
   a.sym = work;
+  k.bindUser(a);
   for (let i = 0; i < 64; i++) a.mm!.mem.write32(base + i * P, i);
   for (let i = 0; i < 64; i += 3) a.mm!.mem.read32(base + i * P + 8);
-  k.chargeUser(a);
   a.sym = 0;
+  k.bindUser(a);
   sys(k, NR.brk2, TEST_BRK + 32 * P, M.BRK_NOZERO);
   a.mm!.mem.memset(TEST_BRK, 7, 32 * P);
   sys(k, NR.munmap, base, 32 * P);
@@ -59,12 +60,9 @@ function workload(k: Kernel): Task[] {
 }
 
 /** Everything the tasks counted, merged. */
-function total(k: Kernel, tasks: Task[]): Counters {
+function total(tasks: Task[]): Counters {
   const sum = new Counters();
-  for (const t of tasks) {
-    k.chargeUser(t);
-    sum.merge(t.counters);
-  }
+  for (const t of tasks) sum.merge(t.counters);
   return sum;
 }
 
@@ -91,12 +89,10 @@ describe("determinism", () => {
     const r2 = run();
     expect(r1.tasks.length).toBe(r2.tasks.length);
     for (let i = 0; i < r1.tasks.length; i++) {
-      r1.k.chargeUser(r1.tasks[i]);
-      r2.k.chargeUser(r2.tasks[i]);
       expect(snapshot(r2.tasks[i].counters), `task ${r1.tasks[i].comm}`).toEqual(snapshot(r1.tasks[i].counters));
     }
     // The workload really did something worth comparing.
-    const c = total(r1.k, r1.tasks);
+    const c = total(r1.tasks);
     for (const ev of [Kev.FAULT_ANON_WRITE, Kev.FAULT_ANON_READ, Kev.FAULT_WP, Kev.COPY_PAGE_BYTES, Kev.ZAP_PTE, Kev.SYSCALL]) {
       expect(c.k[ev], `Kev ${ev}`).toBeGreaterThan(0);
     }
@@ -106,8 +102,8 @@ describe("determinism", () => {
     for (const m of Object.values(MACHINES)) {
       const r1 = run("nozero", m);
       const r2 = run("nozero", m);
-      const p1 = price(total(r1.k, r1.tasks), m, r1.k.symbols);
-      const p2 = price(total(r2.k, r2.tasks), m, r2.k.symbols);
+      const p1 = price(total(r1.tasks), m, r1.k.symbols);
+      const p2 = price(total(r2.tasks), m, r2.k.symbols);
       expect(p2).toEqual(p1);
       expect(p1.totalCycles).toBeGreaterThan(0);
     }
@@ -116,8 +112,8 @@ describe("determinism", () => {
   it("the counters do see a change of policy (the comparison is not vacuous)", () => {
     const nz = run("nozero");
     const st = run("stock");
-    const cn = total(nz.k, nz.tasks);
-    const cs = total(st.k, st.tasks);
+    const cn = total(nz.tasks);
+    const cs = total(st.tasks);
     const clears = (c: Counters) => c.k[Kev.CLEAR_HOT_BYTES] + c.k[Kev.CLEAR_COLD_BYTES];
     expect(clears(cn)).toBeLessThan(clears(cs));
     expect(cn.k[Kev.FAULT_ANON_WRITE]).toBe(cs.k[Kev.FAULT_ANON_WRITE]);
@@ -255,7 +251,7 @@ describe("price()", () => {
 describe("formatOpreport", () => {
   it("prints oprofile's header and one row per symbol with samples = cycles / 100000", () => {
     const { k, tasks } = run();
-    const p = price(total(k, tasks), HOST, k.symbols);
+    const p = price(total(tasks), HOST, k.symbols);
     const text = formatOpreport(p, HOST, 100);
     const lines = text.split("\n");
     expect(lines[0]).toBe("CPU: host, speed 2596 MHz (simulated)");
@@ -282,7 +278,7 @@ describe("formatOpreport", () => {
 
   it("limits the rows and keeps the largest", () => {
     const { k, tasks } = run();
-    const p = price(total(k, tasks), HOST, k.symbols);
+    const p = price(total(tasks), HOST, k.symbols);
     expect(p.symbols.length).toBeGreaterThan(3);
     const lines = formatOpreport(p, HOST, 3).split("\n");
     expect(lines).toHaveLength(6);
@@ -297,7 +293,7 @@ describe("the 2007 Opteron and this machine", () => {
   it("opteron-2007 makes clear_page a larger share than host for the same counters", () => {
     for (const policy of ["stock", "nozero"] as const) {
       const { k, tasks } = run(policy);
-      const c = total(k, tasks);
+      const c = total(tasks);
       const host = symbolRank(price(c, HOST, k.symbols), "clear_page");
       const opteron = symbolRank(price(c, OPTERON_2007, k.symbols), "clear_page");
       expect(host.rank).toBeGreaterThan(0);

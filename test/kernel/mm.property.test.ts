@@ -24,6 +24,11 @@
 // right after the step that allocated it (checking that no other user's bytes
 // are among them, and in poison mode that they are the poison or zeros), and
 // every later read must agree.
+//
+// Ops name their target either as a window page or as "the n-th mapped page /
+// VMA start" of the state they run in (so most of them hit something); the
+// failure message lists the ops run so far with concrete addresses (w+N is
+// window page N). MMPROP_DEBUG=1 prints per-run tallies of the outcomes.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -693,7 +698,7 @@ class Model {
     return (this.brk = addr);
   }
 
-  /** Reclaim of MADV_FREE pages: clean, present ones go; the lazy marks are all consumed. */
+  /** Reclaim of MADV_FREE pages: clean, present ones go; with one mm and no fork every mark is consumed. */
   reclaim(): void {
     for (const p of this.pages.values()) {
       if (p.lazy && p.kind === FRAME && readable(p.prot)) this.zap(p);
@@ -1135,7 +1140,6 @@ function runScenario(cfg: Cfg, ops: Op[], tally: Tally): void {
 const opsArb = fc.array(opArb, { minLength: 1, maxLength: 80, size: "max" });
 
 function property(cfg: Cfg): Tally {
-  if (process.env.MMPROP_DEBUG) console.log("cfg", cfg.policy);
   const tally = newTally();
   fc.assert(
     fc.property(opsArb, (ops) => {
@@ -1144,7 +1148,7 @@ function property(cfg: Cfg): Tally {
     { seed: cfg.seed, numRuns: cfg.numRuns },
   );
   if (process.env.MMPROP_DEBUG) {
-    console.log(JSON.stringify({ ...tally, outcomes: undefined }));
+    console.log(cfg.policy, cfg.poison ? "poison" : "", JSON.stringify({ ...tally, outcomes: undefined }));
     console.log([...tally.outcomes].sort().map(([key, n]) => `  ${key}: ${n}`).join("\n"));
   }
   return tally;

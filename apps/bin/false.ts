@@ -1,0 +1,7 @@
+// /bin/false: do nothing, unsuccessfully (arguments are ignored).
+
+import type { Libc } from "../../libc/libc.ts";
+
+export default function main(_argv: string[], _envp: string[], _libc: Libc): number {
+  return 1;
+}

@@ -1,0 +1,276 @@
+// Arenas and heaps (glibc arena.c). The main arena lives in libc's data and
+// grows by brk; each other arena lives at the start of a heap: a
+// HEAP_MAX_SIZE-aligned region mapped PROT_NONE and made RW as it grows, so
+// any chunk's heap (and so its arena) is found by masking its address.
+// A thread gets an arena on its first malloc: a new one while there are
+// fewer than the limit, else one reused round-robin.
+
+import { MADV_DONTNEED, MAP_FAILED, MAP_NORESERVE, PROT_NONE, PROT_READ, PROT_WRITE } from "../../kernel/mman.ts";
+import { unlinkChunk } from "./int_malloc.ts";
+import * as L from "./layout.ts";
+import type { Malloc } from "./malloc.ts";
+import { mmapAnon } from "./sysmalloc.ts";
+
+export const NON_MAIN_ARENA_FLAG = L.NON_MAIN_ARENA;
+
+export function isMainArena(m: Malloc, av: number): boolean {
+  return av === m.av0;
+}
+
+export function heapForPtr(p: number): number {
+  return (p & ~(L.HEAP_MAX_SIZE - 1)) >>> 0;
+}
+
+/** arena_for_chunk: the main arena, or the arena named in the chunk's heap_info. */
+export function arenaForChunk(m: Malloc, p: number): number {
+  if (!(m.mem.readU32(p + L.F_SIZE) & L.NON_MAIN_ARENA)) return m.av0;
+  return m.mem.readU32(heapForPtr(p) + L.HI_AR_PTR);
+}
+
+/** malloc_init_state: empty bins, top = the unsorted bin's header (initial_top). */
+export function mallocInitState(m: Malloc, av: number): void {
+  const mem = m.mem;
+  for (let i = 1; i < L.NBINS; i++) {
+    const bin = L.binAt(av, i);
+    mem.write32(bin + L.F_FD, bin);
+    mem.write32(bin + L.F_BK, bin);
+  }
+  if (av !== m.av0) mem.write32(av + L.AV_FLAGS, mem.readU32(av + L.AV_FLAGS) | L.NONCONTIGUOUS_BIT);
+  else {
+    m.setG(L.G_MAX_FAST, L.maxFastFor(L.DEFAULT_MXFAST));
+    mem.write32(av + L.AV_NEXT, av);
+  }
+  mem.write32(av + L.AV_HAVE_FASTCHUNKS, 0);
+  mem.write32(av + L.AV_TOP, L.unsortedChunks(av));
+}
+
+/** arena_get: the thread's arena, or one chosen for it now. */
+export function arenaGet(m: Malloc, bytes: number): number {
+  const a = m.tls.arena;
+  return a !== 0 ? a : arenaGet2(m, bytes, 0);
+}
+
+/** arena_get_retry: after a failure, the main arena, or another one if it was the main arena. */
+export function arenaGetRetry(m: Malloc, av: number, bytes: number): number {
+  return av !== m.av0 ? m.av0 : arenaGet2(m, bytes, av);
+}
+
+/** arena_get2: a free arena, a new arena while under the limit, else a reused one. */
+function arenaGet2(m: Malloc, size: number, avoid: number): number {
+  const free = m.g(L.G_FREE_LIST);
+  if (free !== 0) {
+    m.setG(L.G_FREE_LIST, m.mem.readU32(free + L.AV_NEXT_FREE));
+    attach(m, free);
+    return free;
+  }
+  let limit = m.g(L.G_NARENAS_LIMIT);
+  const narenas = m.g(L.G_NARENAS);
+  if (limit === 0) {
+    if (m.g(L.MP_ARENA_MAX) !== 0) limit = m.g(L.MP_ARENA_MAX);
+    else if (narenas > m.g(L.MP_ARENA_TEST)) limit = L.NARENAS_PER_CORE_32 * nprocs(m);
+    m.setG(L.G_NARENAS_LIMIT, limit);
+  }
+  // (narenas <= limit - 1, with glibc's unsigned wrap when the limit is still 0)
+  if (limit === 0 || narenas <= limit - 1) {
+    m.setG(L.G_NARENAS, narenas + 1);
+    const a = intNewArena(m, size);
+    if (a !== 0) return a;
+    m.setG(L.G_NARENAS, narenas);
+  }
+  return reusedArena(m, avoid);
+}
+
+/** __get_nprocs through sched_getaffinity's CPU mask. */
+function nprocs(m: Malloc): number {
+  const buf = m.libc.dataBase;
+  const n = m.libc.syscall(242, 0, 128, buf);
+  if (n <= 0) return 1;
+  let cpus = 0;
+  for (let i = 0; i < n; i++) {
+    let b = m.mem.read8(buf + i);
+    while (b) {
+      cpus += b & 1;
+      b >>= 1;
+    }
+  }
+  return cpus || 1;
+}
+
+function attach(m: Malloc, av: number): void {
+  m.mem.write32(av + L.AV_ATTACHED, m.mem.readU32(av + L.AV_ATTACHED) + 1);
+  m.tls.arena = av;
+}
+
+/** reused_arena: the next arena in the ring (every trylock succeeds in a single JS thread). */
+function reusedArena(m: Malloc, avoid: number): number {
+  let result = m.g(L.G_NEXT_TO_USE) || m.av0;
+  if (result === avoid) result = m.mem.readU32(result + L.AV_NEXT);
+  attach(m, result);
+  m.setG(L.G_NEXT_TO_USE, m.mem.readU32(result + L.AV_NEXT));
+  return result;
+}
+
+/** _int_new_arena: a heap with the arena's malloc_state at its start; linked after main_arena. */
+function intNewArena(m: Malloc, size: number): number {
+  const mem = m.mem;
+  const pad = m.g(L.MP_TOP_PAD);
+  let h = newHeap(m, size + L.SIZEOF_HEAP_INFO + L.SIZEOF_MALLOC_STATE + L.MALLOC_ALIGNMENT, pad);
+  if (h === 0) h = newHeap(m, L.SIZEOF_HEAP_INFO + L.SIZEOF_MALLOC_STATE + L.MALLOC_ALIGNMENT, pad);
+  if (h === 0) return 0;
+  const a = h + L.SIZEOF_HEAP_INFO;
+  mem.write32(h + L.HI_AR_PTR, a);
+  mallocInitState(m, a);
+  mem.write32(a + L.AV_ATTACHED, 1);
+  const hsize = mem.readU32(h + L.HI_SIZE);
+  mem.write32(a + L.AV_SYSTEM_MEM, hsize);
+  mem.write32(a + L.AV_MAX_SYSTEM_MEM, hsize);
+  let ptr = a + L.SIZEOF_MALLOC_STATE;
+  const misalign = (ptr + L.CHUNK_HDR_SZ) & L.MALLOC_ALIGN_MASK;
+  if (misalign > 0) ptr += L.MALLOC_ALIGNMENT - misalign;
+  mem.write32(a + L.AV_TOP, ptr);
+  mem.write32(ptr + L.F_SIZE, (h + hsize - ptr) | L.PREV_INUSE);
+  mem.write32(a + L.AV_NEXT, mem.readU32(m.av0 + L.AV_NEXT));
+  mem.write32(m.av0 + L.AV_NEXT, a);
+  m.tls.arena = a;
+  return a;
+}
+
+/**
+ * new_heap: a HEAP_MAX_SIZE-aligned region, PROT_NONE except its first
+ * `size + top_pad` bytes (at least HEAP_MIN_SIZE); 0 if none can be mapped.
+ */
+export function newHeap(m: Malloc, size: number, topPad: number): number {
+  if (size + topPad < L.HEAP_MIN_SIZE) size = L.HEAP_MIN_SIZE;
+  else if (size + topPad <= L.HEAP_MAX_SIZE) size += topPad;
+  else if (size > L.HEAP_MAX_SIZE) return 0;
+  else size = L.HEAP_MAX_SIZE;
+  size = Math.ceil(size / L.PAGESIZE) * L.PAGESIZE;
+  const libc = m.libc;
+  let p2 = MAP_FAILED;
+  const aligned = m.g(L.G_ALIGNED_HEAP);
+  if (aligned !== 0) {
+    p2 = mmapAnon(m, aligned, L.HEAP_MAX_SIZE, PROT_NONE, MAP_NORESERVE);
+    m.setG(L.G_ALIGNED_HEAP, 0);
+    if (p2 !== MAP_FAILED && p2 & (L.HEAP_MAX_SIZE - 1)) {
+      libc.munmap(p2, L.HEAP_MAX_SIZE);
+      p2 = MAP_FAILED;
+    }
+  }
+  if (p2 === MAP_FAILED) {
+    const p1 = mmapAnon(m, 0, L.HEAP_MAX_SIZE * 2, PROT_NONE, MAP_NORESERVE);
+    if (p1 !== MAP_FAILED) {
+      p2 = (p1 + L.HEAP_MAX_SIZE - 1) & ~(L.HEAP_MAX_SIZE - 1);
+      p2 >>>= 0;
+      const ul = p2 - p1;
+      if (ul) libc.munmap(p1, ul);
+      else m.setG(L.G_ALIGNED_HEAP, p2 + L.HEAP_MAX_SIZE);
+      libc.munmap(p2 + L.HEAP_MAX_SIZE, L.HEAP_MAX_SIZE - ul);
+    } else {
+      p2 = mmapAnon(m, 0, L.HEAP_MAX_SIZE, PROT_NONE, MAP_NORESERVE);
+      if (p2 === MAP_FAILED) return 0;
+      if (p2 & (L.HEAP_MAX_SIZE - 1)) {
+        libc.munmap(p2, L.HEAP_MAX_SIZE);
+        return 0;
+      }
+    }
+  }
+  if (libc.mprotect(p2, size, PROT_READ | PROT_WRITE) !== 0) {
+    libc.munmap(p2, L.HEAP_MAX_SIZE);
+    return 0;
+  }
+  const mem = m.mem;
+  mem.write32(p2 + L.HI_SIZE, size);
+  mem.write32(p2 + L.HI_MPROTECT_SIZE, size);
+  mem.write32(p2 + L.HI_PAGESIZE, L.PAGESIZE);
+  return p2;
+}
+
+/** grow_heap: make `diff` more bytes of the heap usable; 0, or negative on failure. */
+export function growHeap(m: Malloc, h: number, diff: number): number {
+  const mem = m.mem;
+  diff = Math.ceil(diff / L.PAGESIZE) * L.PAGESIZE;
+  const newSize = mem.readU32(h + L.HI_SIZE) + diff;
+  if (newSize > L.HEAP_MAX_SIZE) return -1;
+  const prot = mem.readU32(h + L.HI_MPROTECT_SIZE);
+  if (newSize > prot) {
+    if (m.libc.mprotect(h + prot, newSize - prot, PROT_READ | PROT_WRITE) !== 0) return -2;
+    mem.write32(h + L.HI_MPROTECT_SIZE, newSize);
+  }
+  mem.write32(h + L.HI_SIZE, newSize);
+  return 0;
+}
+
+/** shrink_heap: release the heap's tail with MADV_DONTNEED (overcommit allows it). */
+function shrinkHeap(m: Malloc, h: number, diff: number): number {
+  const newSize = m.mem.readU32(h + L.HI_SIZE) - diff;
+  if (newSize < L.SIZEOF_HEAP_INFO) return -1;
+  m.libc.madvise(h + newSize, diff, MADV_DONTNEED);
+  m.mem.write32(h + L.HI_SIZE, newSize);
+  return 0;
+}
+
+function deleteHeap(m: Malloc, h: number): void {
+  if (h + L.HEAP_MAX_SIZE === m.g(L.G_ALIGNED_HEAP)) m.setG(L.G_ALIGNED_HEAP, 0);
+  m.libc.munmap(h, L.HEAP_MAX_SIZE);
+}
+
+/** heap_trim for the heap holding av's top. */
+export function heapTrimForArena(m: Malloc, av: number, pad: number): number {
+  return heapTrim(m, heapForPtr(m.mem.readU32(av + L.AV_TOP)), pad);
+}
+
+/**
+ * heap_trim: unmap whole heaps whose only chunk is top, then shrink the last
+ * heap's top above trim_threshold, keeping `pad`.
+ */
+function heapTrim(m: Malloc, heap: number, pad: number): number {
+  const mem = m.mem;
+  const av = mem.readU32(heap + L.HI_AR_PTR);
+  let top = mem.readU32(av + L.AV_TOP);
+  while (top === heap + L.SIZEOF_HEAP_INFO) {
+    const prevHeap = mem.readU32(heap + L.HI_PREV);
+    if (prevHeap === 0) break;
+    const prevSize = mem.readU32(prevHeap + L.HI_SIZE) - (L.MINSIZE - 2 * L.SIZE_SZ);
+    let p = prevHeap + prevSize;
+    const misalign = p & L.MALLOC_ALIGN_MASK;
+    p = prevHeap + prevSize - misalign;
+    // p is the fencepost; the chunk before it is the old top's remains.
+    p -= mem.readU32(p + L.F_PREV_SIZE);
+    let newSize = (mem.readU32(p + L.F_SIZE) & ~L.SIZE_BITS) + (L.MINSIZE - 2 * L.SIZE_SZ) + misalign;
+    if (!(mem.readU32(p + L.F_SIZE) & L.PREV_INUSE)) newSize += mem.readU32(p + L.F_PREV_SIZE);
+    if (newSize + (L.HEAP_MAX_SIZE - mem.readU32(prevHeap + L.HI_SIZE)) < m.g(L.MP_TRIM_THRESHOLD) + L.MINSIZE + pad) break;
+    mem.write32(av + L.AV_SYSTEM_MEM, mem.readU32(av + L.AV_SYSTEM_MEM) - mem.readU32(heap + L.HI_SIZE));
+    deleteHeap(m, heap);
+    heap = prevHeap;
+    if (!(mem.readU32(p + L.F_SIZE) & L.PREV_INUSE)) {
+      p -= mem.readU32(p + L.F_PREV_SIZE);
+      unlinkChunk(m, p);
+    }
+    mem.write32(av + L.AV_TOP, p);
+    top = p;
+    mem.write32(top + L.F_SIZE, newSize | L.PREV_INUSE);
+  }
+  const topSize = mem.readU32(top + L.F_SIZE) & ~L.SIZE_BITS;
+  if (topSize < m.g(L.MP_TRIM_THRESHOLD)) return 0;
+  const topArea = topSize - L.MINSIZE - 1;
+  if (topArea < 0 || topArea <= pad) return 0;
+  const extra = Math.floor((topArea - pad) / L.PAGESIZE) * L.PAGESIZE;
+  if (extra === 0) return 0;
+  if (shrinkHeap(m, heap, extra) !== 0) return 0;
+  mem.write32(av + L.AV_SYSTEM_MEM, mem.readU32(av + L.AV_SYSTEM_MEM) - extra);
+  mem.write32(top + L.F_SIZE, (topSize - extra) | L.PREV_INUSE);
+  return 1;
+}
+
+/** arena_thread_freeres: a thread that exits detaches from its arena; an unused arena goes on the free list. */
+export function arenaThreadFreeres(m: Malloc): void {
+  const a = m.tls.arena;
+  if (a === 0) return;
+  m.tls.arena = 0;
+  const n = m.mem.readU32(a + L.AV_ATTACHED) - 1;
+  m.mem.write32(a + L.AV_ATTACHED, n);
+  if (n === 0) {
+    m.mem.write32(a + L.AV_NEXT_FREE, m.g(L.G_FREE_LIST));
+    m.setG(L.G_FREE_LIST, a);
+  }
+}

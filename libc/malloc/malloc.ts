@@ -1,0 +1,446 @@
+// ptmalloc2 (glibc 2.35-2.39 malloc), in TypeScript over user memory.
+//
+// Why this allocator: it is the one the experiment measures. Small requests
+// come from per-thread caches (tcache) and per-arena fastbins; the rest from
+// the unsorted, small and large bins of an arena, then its top chunk; large
+// requests get their own mmap, with glibc's dynamic threshold. The main arena
+// grows by brk; threads get arenas in mmap'd heaps. With MALLOC_NOZERO=1 the
+// heap grows by brk2(..., BRK_NOZERO) and every mapping is MAP_NOZERO, and
+// calloc clears everything it returns because fresh kernel memory is no
+// longer known to be zero.
+//
+// Vital statistics (i386): chunks are 16-byte multiples at 8 mod 16, with 4
+// bytes of overhead (8 for mmapped chunks); the smallest chunk is 16 bytes
+// (12 usable). Every piece of state is in user memory: main_arena and mp_ in
+// libc's data, the tcache and other arenas in the heap.
+//
+// This file: the public entry points (__libc_malloc and friends) and the
+// tcache. int_malloc.ts: _int_malloc, _int_free, malloc_consolidate, bins.
+// sysmalloc.ts: growing and trimming. arena.ts: arenas and heaps.
+// realloc.ts: realloc and memalign. tunables.ts, stats.ts, check.ts.
+
+import type { Libc } from "../libc.ts";
+import type { UserMemory } from "../../kernel/uaccess.ts";
+import { arenaForChunk, arenaGet, arenaGetRetry, mallocInitState } from "./arena.ts";
+import { intFree, intMalloc, mallocConsolidate } from "./int_malloc.ts";
+import * as L from "./layout.ts";
+import { intMemalign, intRealloc, mremapChunk } from "./realloc.ts";
+import { mtrimArena, munmapChunk } from "./sysmalloc.ts";
+import { applyEnvironment, initTcacheKey, setDefaults } from "./tunables.ts";
+
+const EINVAL = 22;
+const ENOMEM = 12;
+const SIGABRT_MSG_FD = 2;
+
+/** Per-thread malloc state: the thread's tcache and arena (glibc keeps these in TLS). */
+export interface ThreadState {
+  tcache: number;
+  arena: number;
+}
+
+/**
+ * One thread's view of its process's allocator. Process-wide state is in
+ * user memory at `mp` (mp_ and globals) and `av0` (main_arena); only the
+ * TLS pointers are JS fields.
+ */
+export class Malloc {
+  readonly mem: UserMemory;
+  /** main_arena and the parameters, in libc's data. */
+  readonly av0: number;
+  readonly mp: number;
+  /** Symbols for cost attribution. */
+  readonly symMalloc: number;
+  readonly symFree: number;
+  readonly symIntMalloc: number;
+  readonly symIntFree: number;
+  readonly symSysmalloc: number;
+  readonly symConsolidate: number;
+  readonly symCalloc: number;
+  readonly symRealloc: number;
+  /** True once this process's allocator is initialised (in memory: mp_.pagesize != 0 stands in). */
+  private initialized = false;
+
+  constructor(
+    readonly libc: Libc,
+    base: number,
+    readonly tls: ThreadState,
+  ) {
+    this.mem = libc.mem;
+    this.av0 = base;
+    this.mp = base + ((L.SIZEOF_MALLOC_STATE + 15) & ~15);
+    const img = "libc.so.6";
+    this.symMalloc = libc.symbol(img, "malloc");
+    this.symFree = libc.symbol(img, "free");
+    this.symIntMalloc = libc.symbol(img, "_int_malloc");
+    this.symIntFree = libc.symbol(img, "_int_free");
+    this.symSysmalloc = libc.symbol(img, "sysmalloc");
+    this.symConsolidate = libc.symbol(img, "malloc_consolidate");
+    this.symCalloc = libc.symbol(img, "calloc");
+    this.symRealloc = libc.symbol(img, "realloc");
+  }
+
+  /** Bytes of libc data the allocator needs at `base`. */
+  static readonly DATA_BYTES = ((L.SIZEOF_MALLOC_STATE + 15) & ~15) + L.SIZEOF_GLOBALS;
+
+  // ---- small helpers shared by the other files ----------------------------------------
+
+  g(off: number): number {
+    return this.mem.readU32(this.mp + off);
+  }
+
+  setG(off: number, v: number): void {
+    this.mem.write32(this.mp + off, v);
+  }
+
+  get nozero(): boolean {
+    return this.g(L.G_NOZERO) !== 0;
+  }
+
+  /** malloc_printerr: the message on stderr, then abort (SIGABRT); the process ends here. */
+  printerr(msg: string): never {
+    this.libc.writeString(SIGABRT_MSG_FD, msg + "\n");
+    return this.libc.abort();
+  }
+
+  /** ptmalloc_init: parameters from the environment and tunables, the main arena. */
+  ensureInit(): void {
+    if (this.initialized) return;
+    this.initialized = true;
+    if (this.g(L.G_TCACHE_KEY) !== 0) return; // inherited across fork: already set up
+    setDefaults(this);
+    mallocInitState(this, this.av0);
+    applyEnvironment(this);
+    initTcacheKey(this);
+    this.tls.arena = this.av0;
+  }
+
+  // ---- tcache ---------------------------------------------------------------------------
+
+  private tcacheInit(): void {
+    const bytes = L.SIZEOF_TCACHE;
+    let av = arenaGet(this, bytes);
+    let victim = intMalloc(this, av, bytes);
+    if (victim === 0 && av !== 0) {
+      av = arenaGetRetry(this, av, bytes);
+      victim = intMalloc(this, av, bytes);
+    }
+    if (victim !== 0) {
+      this.mem.memset(victim, 0, bytes);
+      this.tls.tcache = victim;
+    }
+  }
+
+  /** tcache_get: pop the head of bin idx. */
+  private tcacheGet(tc: number, idx: number): number {
+    const m = this.mem;
+    const slot = tc + L.TC_ENTRIES + 4 * idx;
+    const e = m.readU32(slot);
+    if (e & L.MALLOC_ALIGN_MASK) this.printerr("malloc(): unaligned tcache chunk detected");
+    m.write32(slot, L.protectPtr(e, m.readU32(e)));
+    const c = tc + 2 * idx;
+    m.write16(c, m.read16(c) - 1);
+    m.write32(e + L.TE_KEY, 0);
+    return e;
+  }
+
+  /** tcache_put: push chunk p onto bin idx. */
+  tcachePut(tc: number, p: number, idx: number): void {
+    const m = this.mem;
+    const e = p + L.CHUNK_HDR_SZ;
+    const slot = tc + L.TC_ENTRIES + 4 * idx;
+    m.write32(e + L.TE_KEY, this.g(L.G_TCACHE_KEY));
+    m.write32(e, L.protectPtr(e, m.readU32(slot)));
+    m.write32(slot, e);
+    const c = tc + 2 * idx;
+    m.write16(c, m.read16(c) + 1);
+  }
+
+  // ---- public API -----------------------------------------------------------------------
+
+  /** __libc_malloc. Returns the user pointer, or 0 with errno ENOMEM. */
+  malloc(bytes: number): number {
+    const prev = this.libc.enter(this.symMalloc);
+    this.ensureInit();
+    const nb = L.request2size(bytes);
+    if (nb === 0) {
+      this.libc.errno = ENOMEM;
+      this.libc.leave(prev);
+      return 0;
+    }
+    const idx = L.csize2tidx(nb);
+    if (this.tls.tcache === 0) this.tcacheInit();
+    const tc = this.tls.tcache;
+    let victim: number;
+    if (tc !== 0 && idx < this.g(L.MP_TCACHE_BINS) && this.mem.read16(tc + 2 * idx) > 0) {
+      victim = this.tcacheGet(tc, idx);
+    } else {
+      let av = arenaGet(this, bytes);
+      victim = intMalloc(this, av, bytes);
+      if (victim === 0 && av !== 0) {
+        av = arenaGetRetry(this, av, bytes);
+        victim = intMalloc(this, av, bytes);
+      }
+      if (victim === 0) this.libc.errno = ENOMEM;
+    }
+    this.libc.leave(prev);
+    return victim;
+  }
+
+  /** __libc_free. errno is preserved. */
+  free(mem: number): void {
+    if (mem === 0) return;
+    const prev = this.libc.enter(this.symFree);
+    const errno = this.libc.errno;
+    this.ensureInit();
+    const p = mem - L.CHUNK_HDR_SZ;
+    const sizeNomask = this.mem.readU32(p + L.F_SIZE);
+    if (sizeNomask & L.IS_MMAPPED) {
+      // The dynamic threshold: a freed mmapped chunk raises the mmap threshold to its size.
+      if (this.g(L.MP_NO_DYN_THRESHOLD) === 0 && sizeNomask > this.g(L.MP_MMAP_THRESHOLD) && sizeNomask <= L.DEFAULT_MMAP_THRESHOLD_MAX) {
+        const size = sizeNomask & ~L.SIZE_BITS;
+        this.setG(L.MP_MMAP_THRESHOLD, size);
+        this.setG(L.MP_TRIM_THRESHOLD, 2 * size);
+      }
+      munmapChunk(this, p);
+    } else {
+      if (this.tls.tcache === 0) this.tcacheInit();
+      intFree(this, arenaForChunk(this, p), p, false);
+    }
+    this.libc.errno = errno;
+    this.libc.leave(prev);
+  }
+
+  /**
+   * __libc_calloc: n*elem bytes, all zero. glibc skips clearing memory it
+   * knows came fresh from the kernel (mmapped chunks, the part of top above
+   * the highest break ever reached); with MALLOC_NOZERO nothing from the
+   * kernel is known to be zero, so everything is cleared.
+   */
+  calloc(n: number, elem: number): number {
+    const prev = this.libc.enter(this.symCalloc);
+    const r = this.callocInner(n, elem);
+    this.libc.leave(prev);
+    return r;
+  }
+
+  private callocInner(n: number, elem: number): number {
+    const m = this.mem;
+    const sz = n * elem;
+    if (sz > 0xffffffff || !Number.isSafeInteger(sz)) {
+      this.libc.errno = ENOMEM;
+      return 0;
+    }
+    this.ensureInit();
+    if (this.tls.tcache === 0) this.tcacheInit();
+    const perturb = this.g(L.G_PERTURB) !== 0;
+    const nozero = this.nozero;
+    let av = arenaGet(this, sz);
+    let oldtopsize = 0;
+    let oldtop = 0;
+    if (av !== 0) {
+      oldtop = m.readU32(av + L.AV_TOP);
+      oldtopsize = m.readU32(oldtop + L.F_SIZE) & ~L.SIZE_BITS;
+      if (av === this.av0) {
+        // MORECORE_CLEARS < 2: memory below the highest break ever obtained may be dirty.
+        const hw = this.g(L.MP_SBRK_BASE) + m.readU32(av + L.AV_MAX_SYSTEM_MEM) - oldtop;
+        if (oldtopsize < hw) oldtopsize = hw;
+      } else {
+        const heap = (oldtop & ~(L.HEAP_MAX_SIZE - 1)) >>> 0;
+        const hw = heap + m.readU32(heap + L.HI_MPROTECT_SIZE) - oldtop;
+        if (oldtopsize < hw) oldtopsize = hw;
+      }
+    }
+    let mem = intMalloc(this, av, sz);
+    if (mem === 0 && av !== 0) {
+      av = arenaGetRetry(this, av, sz);
+      mem = intMalloc(this, av, sz);
+    }
+    if (mem === 0) {
+      this.libc.errno = ENOMEM;
+      return 0;
+    }
+    const p = mem - L.CHUNK_HDR_SZ;
+    const head = m.readU32(p + L.F_SIZE);
+    if (head & L.IS_MMAPPED) {
+      if (perturb || nozero) m.memset(mem, 0, sz);
+      return mem;
+    }
+    let csz = head & ~L.SIZE_BITS;
+    if (!perturb && !nozero && p === oldtop && csz > oldtopsize) csz = oldtopsize;
+    m.memset(mem, 0, csz - L.SIZE_SZ);
+    return mem;
+  }
+
+  /** __libc_realloc. */
+  realloc(oldmem: number, bytes: number): number {
+    const prev = this.libc.enter(this.symRealloc);
+    const r = this.reallocInner(oldmem, bytes);
+    this.libc.leave(prev);
+    return r;
+  }
+
+  private reallocInner(oldmem: number, bytes: number): number {
+    this.ensureInit();
+    if (bytes === 0 && oldmem !== 0) {
+      this.free(oldmem);
+      return 0;
+    }
+    if (oldmem === 0) return this.malloc(bytes);
+    const m = this.mem;
+    const oldp = oldmem - L.CHUNK_HDR_SZ;
+    const head = m.readU32(oldp + L.F_SIZE);
+    const oldsize = head & ~L.SIZE_BITS;
+    const mmapped = (head & L.IS_MMAPPED) !== 0;
+    if (!mmapped && this.tls.tcache === 0) this.tcacheInit();
+    if (oldp > 0x100000000 - oldsize || L.misalignedChunk(oldp)) this.printerr("realloc(): invalid pointer");
+    const nb = L.request2size(bytes);
+    if (nb === 0) {
+      this.libc.errno = ENOMEM;
+      return 0;
+    }
+    if (mmapped) {
+      const np = mremapChunk(this, oldp, nb);
+      if (np !== 0) return np + L.CHUNK_HDR_SZ;
+      if (oldsize - L.SIZE_SZ >= nb) return oldmem;
+      const newmem = this.malloc(bytes);
+      if (newmem === 0) return 0;
+      m.memcpy(newmem, oldmem, oldsize - L.CHUNK_HDR_SZ);
+      munmapChunk(this, oldp);
+      return newmem;
+    }
+    // glibc 2.38: a request that still fits with less than one alignment unit of slack stays put.
+    const usable = oldsize - L.CHUNK_HDR_SZ + L.SIZE_SZ;
+    if (bytes <= usable && usable - bytes < L.MALLOC_ALIGNMENT) return oldmem;
+    const av = arenaForChunk(this, oldp);
+    return intRealloc(this, av, oldp, oldsize, nb);
+  }
+
+  /** memalign / _mid_memalign: alignment rounded up to a power of two. */
+  memalign(alignment: number, bytes: number): number {
+    this.ensureInit();
+    if (alignment <= L.MALLOC_ALIGNMENT) return this.malloc(bytes);
+    if (alignment < L.MINSIZE) alignment = L.MINSIZE;
+    if (alignment > 0x80000000) {
+      this.libc.errno = EINVAL;
+      return 0;
+    }
+    if (alignment & (alignment - 1)) {
+      let a = L.MALLOC_ALIGNMENT * 2;
+      while (a < alignment) a *= 2;
+      alignment = a;
+    }
+    const nb = L.request2size(bytes);
+    if (nb === 0) {
+      this.libc.errno = ENOMEM;
+      return 0;
+    }
+    const prev = this.libc.enter(this.symMalloc);
+    const r = this.memalignFromTcache(nb, alignment) || intMemalign(this, arenaGet(this, bytes + alignment + L.MINSIZE), alignment, bytes);
+    if (r === 0) this.libc.errno = ENOMEM;
+    this.libc.leave(prev);
+    return r;
+  }
+
+  /** A tcache entry of the right size that happens to be aligned already (glibc 2.38). */
+  private memalignFromTcache(nb: number, alignment: number): number {
+    if (this.tls.tcache === 0) this.tcacheInit();
+    const tc = this.tls.tcache;
+    const idx = L.csize2tidx(nb);
+    if (tc === 0 || idx >= this.g(L.MP_TCACHE_BINS) || this.mem.read16(tc + 2 * idx) === 0) return 0;
+    const m = this.mem;
+    let slot = tc + L.TC_ENTRIES + 4 * idx;
+    let e = m.readU32(slot);
+    while (e !== 0 && e % alignment !== 0) {
+      slot = e;
+      e = L.protectPtr(e, m.readU32(e));
+    }
+    if (e === 0) return 0;
+    // tcache_get_n: unlink e from wherever it is in the chain.
+    const next = L.protectPtr(e, m.readU32(e));
+    if (slot === tc + L.TC_ENTRIES + 4 * idx) m.write32(slot, next);
+    else m.write32(slot, L.protectPtr(slot, next));
+    const c = tc + 2 * idx;
+    m.write16(c, m.read16(c) - 1);
+    m.write32(e + L.TE_KEY, 0);
+    return e;
+  }
+
+  /** posix_memalign: 0 and *memptr, or EINVAL/ENOMEM (memptr untouched). */
+  posixMemalign(memptr: number, alignment: number, bytes: number): number {
+    if (alignment % 4 !== 0 || alignment === 0 || (alignment / 4) & (alignment / 4 - 1)) return EINVAL;
+    const mem = this.memalign(alignment, bytes);
+    if (mem === 0) return ENOMEM;
+    this.mem.write32(memptr, mem);
+    return 0;
+  }
+
+  /** aligned_alloc (ISO C17: a bad alignment is EINVAL). */
+  alignedAlloc(alignment: number, bytes: number): number {
+    if (alignment === 0 || alignment & (alignment - 1)) {
+      this.libc.errno = EINVAL;
+      return 0;
+    }
+    return this.memalign(alignment, bytes);
+  }
+
+  valloc(bytes: number): number {
+    return this.memalign(L.PAGESIZE, bytes);
+  }
+
+  pvalloc(bytes: number): number {
+    const rounded = bytes + L.PAGESIZE - 1;
+    if (rounded > 0xffffffff) {
+      this.libc.errno = ENOMEM;
+      return 0;
+    }
+    return this.memalign(L.PAGESIZE, rounded & ~(L.PAGESIZE - 1));
+  }
+
+  /** malloc_usable_size. */
+  usableSize(mem: number): number {
+    if (mem === 0) return 0;
+    const p = mem - L.CHUNK_HDR_SZ;
+    const head = this.mem.readU32(p + L.F_SIZE);
+    const size = head & ~L.SIZE_BITS;
+    if (head & L.IS_MMAPPED) return size - L.CHUNK_HDR_SZ;
+    const nextHead = this.mem.readU32(p + size + L.F_SIZE);
+    return nextHead & L.PREV_INUSE ? size - L.CHUNK_HDR_SZ + L.SIZE_SZ : 0;
+  }
+
+  /** malloc_trim(pad): give back what can be given back, in every arena. */
+  trim(pad: number): number {
+    this.ensureInit();
+    let result = 0;
+    let av = this.av0;
+    do {
+      result |= mtrimArena(this, av, pad);
+      av = this.mem.readU32(av + L.AV_NEXT);
+    } while (av !== this.av0);
+    return result;
+  }
+
+  /** tcache_thread_shutdown: free every cached chunk back to its arena, then the tcache itself. */
+  tcacheThreadShutdown(): void {
+    const tc = this.tls.tcache;
+    if (tc === 0) return;
+    this.tls.tcache = 0;
+    const m = this.mem;
+    for (let i = 0; i < L.TCACHE_MAX_BINS; i++) {
+      let e = m.readU32(tc + L.TC_ENTRIES + 4 * i);
+      while (e !== 0) {
+        if (e & L.MALLOC_ALIGN_MASK) this.printerr("tcache_thread_shutdown(): unaligned tcache chunk detected");
+        const next = L.protectPtr(e, m.readU32(e));
+        m.write32(e + L.TE_KEY, 0);
+        this.free(e);
+        e = next;
+      }
+    }
+    this.free(tc);
+  }
+
+  /** Consolidate the main arena (mallopt does this before every change). */
+  consolidateMain(): void {
+    this.ensureInit();
+    mallocConsolidate(this, this.av0);
+  }
+}
