@@ -18,7 +18,7 @@ commands:
   run       run one program in a fresh emulated machine
   help      this text
 Built so far: the kernel (memory, zeroing policies, processes, VFS, /proc),
-libc basics and the programs sh, su, cat, env, memhog, smiffy.
+libc with ptmalloc2, and the programs sh, su, cat, env, memhog, smiffy, nzmalloc-test.
 `;
 
 export async function main(argv: string[]): Promise<number> {

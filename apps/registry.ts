@@ -15,6 +15,7 @@ import sleep from "./bin/sleep.ts";
 import su from "./bin/su.ts";
 import trueMain from "./bin/true.ts";
 import memhog from "./bin/memhog.ts";
+import nzmallocTest from "./bin/nzmalloc-test.ts";
 import smiffy from "./bin/smiffy.ts";
 
 export interface ProgramSpec {
@@ -32,6 +33,7 @@ export interface ProgramSpec {
 export const PROGRAMS: Record<string, ProgramSpec> = {
   init: { main: init, path: "/sbin/init" },
   memhog: { main: memhog },
+  "nzmalloc-test": { main: nzmallocTest },
   smiffy: { main: smiffy },
   sh: { main: sh },
   su: { main: su },

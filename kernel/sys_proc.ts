@@ -242,3 +242,17 @@ export function sys_uname(_k: Kernel, t: Task, addr: number): number {
   });
   return t.mm!.mem.copyToUser(addr, b) ? 0 : -EFAULT;
 }
+
+/** sched_getaffinity(pid, len, mask): every simulated CPU; returns the mask size (4 bytes on i386). */
+export function sys_sched_getaffinity(k: Kernel, t: Task, _pid: number, len: number, mask: number): number {
+  const size = 4;
+  if (len < size) return -EINVAL;
+  const bits = k.timeline.ncpus >= 32 ? 0xffffffff : (1 << k.timeline.ncpus) - 1;
+  return put32s(t, mask, [bits]) ? size : -EFAULT;
+}
+
+/** getrandom(buf, count, flags): the kernel's deterministic random bytes. */
+export function sys_getrandom(k: Kernel, t: Task, buf: number, count: number): number {
+  const n = Math.min(count, 33554431);
+  return t.mm!.mem.copyToUser(buf, k.randomBytes(n)) ? n : -EFAULT;
+}

@@ -44,6 +44,8 @@ defineSyscall(NR.getrusage, "getrusage", proc.sys_getrusage as Handler, ["int", 
 defineSyscall(NR.futex, "futex", proc.sys_futex as Handler, ["ptr", "int", "int"]);
 defineSyscall(NR.set_tid_address, "set_tid_address", proc.sys_set_tid_address as Handler, ["ptr"]);
 defineSyscall(NR.uname, "uname", proc.sys_uname as Handler, ["ptr"]);
+defineSyscall(NR.sched_getaffinity, "sched_getaffinity", proc.sys_sched_getaffinity as Handler, ["int", "uint", "ptr"]);
+defineSyscall(NR.getrandom, "getrandom", proc.sys_getrandom as Handler, ["ptr", "uint", "hex"]);
 
 defineSyscall(NR.open, "open", file.sys_open as Handler, ["str", "hex", "hex"]);
 defineSyscall(NR.close, "close", file.sys_close as Handler, ["int"]);

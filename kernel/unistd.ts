@@ -49,8 +49,10 @@ export const NR = {
   getdents64: 220,
   gettid: 224,
   futex: 240,
+  sched_getaffinity: 242,
   exit_group: 252,
   set_tid_address: 258,
   clock_gettime: 265,
+  getrandom: 355,
   brk2: 1000,
 } as const;

@@ -57,9 +57,8 @@ export async function cmdRun(args: string[]): Promise<number> {
     console: json ? undefined : hostConsole(),
     strace: flags.strace ? (line, pid) => (json ? strace.push(`[pid ${pid}] ${line}`) : process.stderr.write(`[pid ${pid}] ${line}\n`)) : undefined,
   });
-  const argv = [...rest];
-  if (/\.[cm]?[tj]s$/.test(argv[0])) argv[0] = await installHostProgram(m, argv[0]);
-  const r = m.run(argv, { uid, env: hostEnv() });
+  if (/\.[cm]?[tj]s$/.test(rest[0])) await installHostProgram(m, rest[0]);
+  const r = m.run(rest, { uid, env: hostEnv() });
   const wallSeconds = (performance.now() - wallStart) / 1000;
   if (json) {
     const out: Record<string, unknown> = {
@@ -81,12 +80,11 @@ export async function cmdRun(args: string[]): Promise<number> {
   return r.exitCode;
 }
 
-/** Load a host TypeScript module as a program and install it in the machine; its path there. */
-async function installHostProgram(m: Machine, file: string): Promise<string> {
+/** Load a host TypeScript module as a program and install it at the same path in the machine (cwd /). */
+async function installHostProgram(m: Machine, file: string): Promise<void> {
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: Main };
   if (typeof mod.default !== "function") throw new UsageError(`${file}: no default export main(argv, envp, libc)`);
   const name = file.replace(/^.*\//, "").replace(/\.[cm]?[tj]s$/, "");
   const path = "/" + resolve("/", file).replace(/^\/+/, "");
   m.install(name, { main: mod.default, path });
-  return path;
 }

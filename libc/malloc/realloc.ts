@@ -30,8 +30,8 @@ export function intRealloc(m: Malloc, av: number, oldp: number, oldsize: number,
       mem.write32(oldp + nb + L.F_SIZE, (newsize - nb) | L.PREV_INUSE);
       return oldp + L.CHUNK_HDR_SZ;
     }
-    const nextInuse = mem.readU32(next + nextsize + L.F_SIZE) & L.PREV_INUSE;
-    if (next !== top && !nextInuse && oldsize + nextsize >= nb) {
+    // inuse(next) reads the chunk after next, so only when next is not top.
+    if (next !== top && !(mem.readU32(next + nextsize + L.F_SIZE) & L.PREV_INUSE) && oldsize + nextsize >= nb) {
       newsize = oldsize + nextsize;
       unlinkChunk(m, next);
     } else {
