@@ -1,6 +1,7 @@
 // nozero: the command line. `nozero COMMAND [FLAGS] ...`; bad flags print the
 // command's usage and exit 2.
 
+import { EBIZZY_USAGE, cmdEbizzy } from "./cmd/ebizzy.ts";
 import { RUN_USAGE, cmdRun } from "./cmd/run.ts";
 import { UsageError } from "./cmd/flags.ts";
 
@@ -11,11 +12,13 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: { usage: RUN_USAGE, run: cmdRun },
+  ebizzy: { usage: EBIZZY_USAGE, run: cmdEbizzy },
 };
 
 const USAGE = `usage: nozero COMMAND [FLAGS] [ARGS...]
 commands:
   run       run one program in a fresh emulated machine
+  ebizzy    run ebizzy in a fresh machine and show the profile
   help      this text
 Built so far: the kernel (memory, zeroing policies, processes, VFS, /proc),
 libc with ptmalloc2, and the programs sh, su, cat, env, memhog, smiffy, nzmalloc-test.

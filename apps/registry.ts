@@ -2,6 +2,7 @@
 // default export is a main(argv, envp, libc).
 
 import type { Main } from "../libc/libc.ts";
+import ebizzy from "./bin/ebizzy.ts";
 import init from "./bin/init.ts";
 import cat from "./bin/cat.ts";
 import echo from "./bin/echo.ts";
@@ -14,6 +15,7 @@ import sh from "./bin/sh.ts";
 import sleep from "./bin/sleep.ts";
 import su from "./bin/su.ts";
 import trueMain from "./bin/true.ts";
+import mallocbench from "./bin/mallocbench.ts";
 import memhog from "./bin/memhog.ts";
 import nzmallocTest from "./bin/nzmalloc-test.ts";
 import smiffy from "./bin/smiffy.ts";
@@ -32,6 +34,8 @@ export interface ProgramSpec {
 
 export const PROGRAMS: Record<string, ProgramSpec> = {
   init: { main: init, path: "/sbin/init" },
+  ebizzy: { main: ebizzy },
+  mallocbench: { main: mallocbench },
   memhog: { main: memhog },
   "nzmalloc-test": { main: nzmallocTest },
   smiffy: { main: smiffy },

@@ -8,9 +8,10 @@
 import { arch, cpus, release } from "node:os";
 import { clearPageSuite } from "./clear_page.bench.ts";
 import { type BenchOptions, type SuiteDef, type SuiteResult, formatTable } from "./lib/harness.ts";
+import { mallocSuite } from "./malloc.bench.ts";
 import { uaccessSuite } from "./uaccess.bench.ts";
 
-const SUITES: readonly SuiteDef[] = [uaccessSuite, clearPageSuite];
+const SUITES: readonly SuiteDef[] = [uaccessSuite, clearPageSuite, mallocSuite];
 
 function usage(): string {
   return [

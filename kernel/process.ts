@@ -185,7 +185,13 @@ export function runRunnable(k: Kernel): void {
 function reap(k: Kernel, t: Task): void {
   t.state = "reaped";
   k.tasks.delete(t.pid);
-  if (t.parent !== null) {
+  const leader = k.tasks.get(t.tgid);
+  if (!t.isThreadLeader && leader !== undefined) {
+    // A thread's work stays with its process (signal_struct's totals, RUSAGE_SELF).
+    leader.deadThreadCounters.merge(t.counters);
+    const i = leader.threads.indexOf(t);
+    if (i >= 0) leader.threads.splice(i, 1);
+  } else if (t.parent !== null) {
     const i = t.parent.children.indexOf(t);
     if (i >= 0) t.parent.children.splice(i, 1);
     t.parent.childCounters.merge(t.counters);

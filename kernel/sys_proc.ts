@@ -10,7 +10,7 @@ import type { Kernel } from "./kernel.ts";
 import { blockAndRun, copyProcess, doWait, sendFatal, taskNow } from "./process.ts";
 import { ExecUnwind, SIGCHLD, SIGKILL, TaskExit } from "./signal.ts";
 import { type Task, credTag } from "./task.ts";
-import type { Counters } from "./cost/events.ts";
+import { Counters } from "./cost/events.ts";
 
 export const CLONE_VM = 0x100;
 export const CLONE_THREAD = 0x10000;
@@ -206,8 +206,18 @@ function putRusage(k: Kernel, t: Task, addr: number, c: Counters, maxrssPages: n
   return put32s(t, addr, words);
 }
 
+/** The whole process's counters: every thread, live or exited (RUSAGE_SELF). */
+function processCounters(k: Kernel, t: Task): Counters {
+  const leader = k.tasks.get(t.tgid) ?? t;
+  const sum = new Counters();
+  sum.merge(leader.counters);
+  sum.merge(leader.deadThreadCounters);
+  for (const th of leader.threads) sum.merge(th.counters);
+  return sum;
+}
+
 export function sys_getrusage(k: Kernel, t: Task, who: number, addr: number): number {
-  if (who === 0) return putRusage(k, t, addr, t.counters, t.mm?.hiwaterRss ?? 0) ? 0 : -EFAULT;
+  if (who === 0) return putRusage(k, t, addr, processCounters(k, t), t.mm?.hiwaterRss ?? 0) ? 0 : -EFAULT;
   if ((who | 0) === -1) return putRusage(k, t, addr, t.childCounters, 0) ? 0 : -EFAULT;
   return -EINVAL;
 }

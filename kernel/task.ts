@@ -72,8 +72,10 @@ export class Task {
   /** Global cycles at which the task started and ended. */
   startedAt = 0;
   endedAt = 0;
-  /** Cycles of reaped children (rusage RUSAGE_CHILDREN). */
+  /** Work of reaped children (rusage RUSAGE_CHILDREN). */
   readonly childCounters = new Counters();
+  /** Work of this process's threads that have exited (on the group leader). */
+  readonly deadThreadCounters = new Counters();
 
   constructor(
     readonly pid: number,

@@ -71,6 +71,9 @@ interface ProcessState {
   ext: Map<string, { clone(): unknown }>;
   /** Where exec left the auxiliary vector. */
   auxv: number;
+  /** memcpy's and memset's symbols, interned on first use. */
+  symMemcpy?: number;
+  symMemset?: number;
 }
 
 export interface StatInfo {
@@ -309,6 +312,20 @@ export class Libc {
     return this.mem.readU32(sp) + this.mem.readU32(sp + 4) / 1e9;
   }
 
+  /** time(2): whole seconds of CLOCK_REALTIME. */
+  time(): number {
+    return Math.floor(this.clockGettime(0));
+  }
+
+  /**
+   * The emulator's clock in seconds, read without a syscall or any cost: for
+   * modelling a flag another thread flips at a known time (ebizzy's
+   * threads_go), since tasks run one at a time and cannot see each other.
+   */
+  simNow(): number {
+    return this.ctx.now() / this.ctx.hz;
+  }
+
   /** getrusage: user and system seconds, max RSS (KiB) and minor faults. */
   getrusage(who = 0): { utime: number; stime: number; maxrss: number; minflt: number } {
     const sp = this.scratch(0);
@@ -410,11 +427,15 @@ export class Libc {
 
   /** memset/memcpy through user memory, charged as bulk bytes. */
   memset(p: number, c: number, n: number): number {
+    const prev = this.enter(this.p.symMemset ??= this.symbol("libc.so.6", "memset"));
     this.mem.memset(p, c, n);
+    this.leave(prev);
     return p;
   }
   memcpy(d: number, s: number, n: number): number {
+    const prev = this.enter(this.p.symMemcpy ??= this.symbol("libc.so.6", "memcpy"));
     this.mem.memcpy(d, s, n);
+    this.leave(prev);
     return d;
   }
   strlen(p: number): number {

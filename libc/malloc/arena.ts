@@ -118,6 +118,10 @@ function intNewArena(m: Malloc, size: number): number {
   if (h === 0) h = newHeap(m, L.SIZEOF_HEAP_INFO + L.SIZEOF_MALLOC_STATE + L.MALLOC_ALIGNMENT, pad);
   if (h === 0) return 0;
   const a = h + L.SIZEOF_HEAP_INFO;
+  // glibc leaves the fastbins, binmap, last_remainder and flags of a new
+  // arena as the fresh mmap gave them: zero. A MAP_NOZERO heap may hold old
+  // bytes, so nozero clears the malloc_state first.
+  if (m.nozero) mem.memset(a, 0, L.SIZEOF_MALLOC_STATE);
   mem.write32(h + L.HI_AR_PTR, a);
   mallocInitState(m, a);
   mem.write32(a + L.AV_ATTACHED, 1);
@@ -179,6 +183,9 @@ export function newHeap(m: Malloc, size: number, topPad: number): number {
     return 0;
   }
   const mem = m.mem;
+  // glibc relies on a fresh mapping for h->prev = NULL (only sysmalloc sets
+  // it); a MAP_NOZERO heap may hold old bytes, so nozero clears heap_info.
+  if (m.nozero) mem.memset(p2, 0, L.SIZEOF_HEAP_INFO);
   mem.write32(p2 + L.HI_SIZE, size);
   mem.write32(p2 + L.HI_MPROTECT_SIZE, size);
   mem.write32(p2 + L.HI_PAGESIZE, L.PAGESIZE);

@@ -15,6 +15,8 @@ export const M_CHECK_ACTION = -5;
 export const M_PERTURB = -6;
 export const M_ARENA_TEST = -7;
 export const M_ARENA_MAX = -8;
+/** nozero's extension: mallopt(M_NOZERO, 1) switches to no-zero mode (as MALLOC_NOZERO=1 does). */
+export const M_NOZERO = -101;
 
 /** The static initialiser of mp_ and the globals. */
 export function setDefaults(m: Malloc): void {
@@ -175,6 +177,9 @@ export function mallopt(m: Malloc, param: number, value: number): number {
       return 1;
     case M_ARENA_MAX:
       if (value > 0) m.setG(L.MP_ARENA_MAX, value);
+      return 1;
+    case M_NOZERO:
+      m.setG(L.G_NOZERO, value !== 0 ? 1 : 0);
       return 1;
     default:
       return 1;
