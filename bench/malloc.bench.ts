@@ -183,7 +183,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     const s = o.simulated;
     const simNs = (s.cyclesPerOp / s.hz) * 1e9;
     out.push({
-      name: `${"ours, SIMULATED (cost model cycles/op / machine hz)".padEnd(labelW)}  ${s.cyclesPerOp.toFixed(1)} cycles/op`,
+      name: `${"ours, SIMULATED: cost-model cycles / machine hz".padEnd(labelW)}  ${s.cyclesPerOp.toFixed(1)} cycles/op`,
       ns: simNs,
       rmePct: null,
       ratio: glibc ? simNs / glibc : null,

@@ -15,7 +15,8 @@
 //              +---------------------------+
 //
 // Executables are files that start with a magic: "\x7fNZP" names a program
-// in the kernel's program table; "#!" is a script run by its interpreter.
+// in the kernel's program table; "#!" is a script run by its interpreter;
+// "\x7fNZX" is an NZ32 executable, run by /bin/nzx (as binfmt_misc would).
 
 import { Kev } from "./cost/events.ts";
 import { E2BIG, EACCES, EFAULT, ELOOP, ENOEXEC, ENOMEM } from "./errno.ts";
@@ -39,6 +40,9 @@ export interface ProgramImage {
 }
 
 export const PROGRAM_MAGIC = "\x7fNZP";
+/** NZ32 executables (docs/toolchain.md) and the program that runs them. */
+export const NZX_MAGIC = "\x7fNZX";
+export const NZX_INTERPRETER = "/bin/nzx";
 /** The file contents that make `name` an executable of the program table. */
 export function programFile(name: string): string {
   return `${PROGRAM_MAGIC}${name}\n`;
@@ -95,6 +99,10 @@ export function doExecve(k: Kernel, t: Task, path: string, argv: string[], envp:
     if (!interp) return -ENOEXEC;
     const optArg = rest.length ? [rest.join(" ")] : [];
     return doExecve(k, t, interp, [interp, ...optArg, path, ...argv.slice(1)], envp, depth + 1);
+  }
+  if (head.startsWith(NZX_MAGIC)) {
+    // binfmt_misc style: NZ32 executables run under the interpreter program.
+    return doExecve(k, t, NZX_INTERPRETER, [NZX_INTERPRETER, path, ...argv.slice(1)], envp, depth + 1);
   }
   if (!head.startsWith(PROGRAM_MAGIC)) return -ENOEXEC;
   const image = k.programs.get(head.slice(PROGRAM_MAGIC.length).split("\n")[0]);

@@ -592,6 +592,14 @@ export class Libc {
   realloc(p: number, n: number): number {
     return this.mallocator.realloc(p, n);
   }
+  /** reallocarray: realloc(p, nmemb * size); 0 with ENOMEM (p untouched) when the product overflows size_t. */
+  reallocarray(p: number, nmemb: number, size: number): number {
+    if (nmemb * size > 0xffffffff) {
+      this.errno = 12;
+      return 0;
+    }
+    return this.realloc(p, nmemb * size);
+  }
   memalign(alignment: number, n: number): number {
     return this.mallocator.memalign(alignment, n);
   }

@@ -15,7 +15,7 @@ export interface Traced {
 export interface ProgramRun extends RunResult {
   /** Every syscall of the run (init's and the program's), as strace printed it. */
   trace: Traced[];
-  /** The program's own syscalls (the process init exec'd), in order. */
+  /** The program's own syscalls (its process and threads: everything but init) from its exec on, in order. */
   calls: string[];
 }
 
@@ -47,11 +47,10 @@ export class TestMachine {
     const r = this.m.run([name, ...(opts.args ?? [])], { env: ["PATH=/bin", "HOME=/root", ...(opts.env ?? [])], uid: opts.uid });
     const trace = this.trace;
     this.trace = [];
-    // The program is the process that init forked and that then exec'd it.
-    const exec = trace.find((t) => t.pid !== 1 && /^execve\(/.test(t.line));
-    const calls = exec === undefined ? [] : trace.filter((t) => t.pid === exec.pid).map((t) => t.line);
-    const at = calls.findIndex((l) => /^execve\(/.test(l));
-    return { ...r, trace, calls: calls.slice(at + 1) };
+    // The program is the process init forked and that then exec'd it (with any threads it made).
+    const at = trace.findIndex((t) => t.pid !== 1 && /^execve\(/.test(t.line));
+    const calls = at < 0 ? [] : trace.slice(at + 1).filter((t) => t.pid !== 1).map((t) => t.line);
+    return { ...r, trace, calls };
   }
 
   /** Run a body that must not return; the program exits 0 if it does. */

@@ -123,15 +123,15 @@ const NOZERO_ON: [number, number, string] = [L.G_NOZERO, 1, "nozero"];
 const NOZERO_OFF: [number, number, string] = [L.G_NOZERO, 0, "nozero"];
 
 const MODES: Mode[] = [
-  { name: "stock glibc (nozero kernel, no MALLOC_NOZERO)", env: [], expect: [NOZERO_OFF, [L.MP_MMAP_THRESHOLD, 128 << 10, "mmap_threshold"]], seed: 0x5eed01, runs: 40, maxOps: 120 },
-  { name: "MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], expect: [NOZERO_ON], seed: 0x5eed02, runs: 40, maxOps: 120 },
-  { name: "MALLOC_NOZERO=1 on a poisoning kernel", env: ["MALLOC_NOZERO=1"], poison: true, expect: [NOZERO_ON], seed: 0x5eed03, runs: 30, maxOps: 120 },
-  { name: "MALLOC_MMAP_THRESHOLD_=4096", env: ["MALLOC_MMAP_THRESHOLD_=4096"], expect: [[L.MP_MMAP_THRESHOLD, 4096, "mmap_threshold"], [L.MP_NO_DYN_THRESHOLD, 1, "no_dyn_threshold"]], seed: 0x5eed04, runs: 30, maxOps: 120 },
-  { name: "glibc.malloc.mxfast=0", env: ["GLIBC_TUNABLES=glibc.malloc.mxfast=0"], expect: [[L.G_MAX_FAST, L.MIN_CHUNK_SIZE / 2, "global_max_fast"]], seed: 0x5eed05, runs: 30, maxOps: 120 },
-  { name: "glibc.malloc.tcache_count=0", env: ["GLIBC_TUNABLES=glibc.malloc.tcache_count=0"], expect: [[L.MP_TCACHE_COUNT, 0, "tcache_count"]], seed: 0x5eed06, runs: 30, maxOps: 120 },
-  { name: "MALLOC_PERTURB_=165", env: ["MALLOC_PERTURB_=165"], expect: [[L.G_PERTURB, 165, "perturb_byte"]], seed: 0x5eed07, runs: 30, maxOps: 120 },
-  { name: "two threads, cross-arena frees", env: [], threads: true, expect: [NOZERO_OFF], seed: 0x5eed08, runs: 30, maxOps: 120 },
-  { name: "two threads, cross-arena frees, MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], threads: true, expect: [NOZERO_ON], seed: 0x5eed09, runs: 20, maxOps: 120 },
+  { name: "stock glibc (nozero kernel, no MALLOC_NOZERO)", env: [], expect: [NOZERO_OFF, [L.MP_MMAP_THRESHOLD, 128 << 10, "mmap_threshold"]], seed: 0x5eed01, runs: 60, maxOps: 200 },
+  { name: "MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], expect: [NOZERO_ON], seed: 0x5eed02, runs: 60, maxOps: 200 },
+  { name: "MALLOC_NOZERO=1 on a poisoning kernel", env: ["MALLOC_NOZERO=1"], poison: true, expect: [NOZERO_ON], seed: 0x5eed03, runs: 45, maxOps: 200 },
+  { name: "MALLOC_MMAP_THRESHOLD_=4096", env: ["MALLOC_MMAP_THRESHOLD_=4096"], expect: [[L.MP_MMAP_THRESHOLD, 4096, "mmap_threshold"], [L.MP_NO_DYN_THRESHOLD, 1, "no_dyn_threshold"]], seed: 0x5eed04, runs: 45, maxOps: 200 },
+  { name: "glibc.malloc.mxfast=0", env: ["GLIBC_TUNABLES=glibc.malloc.mxfast=0"], expect: [[L.G_MAX_FAST, L.MIN_CHUNK_SIZE / 2, "global_max_fast"]], seed: 0x5eed05, runs: 45, maxOps: 200 },
+  { name: "glibc.malloc.tcache_count=0", env: ["GLIBC_TUNABLES=glibc.malloc.tcache_count=0"], expect: [[L.MP_TCACHE_COUNT, 0, "tcache_count"]], seed: 0x5eed06, runs: 45, maxOps: 200 },
+  { name: "MALLOC_PERTURB_=165", env: ["MALLOC_PERTURB_=165"], expect: [[L.G_PERTURB, 165, "perturb_byte"]], seed: 0x5eed07, runs: 45, maxOps: 200 },
+  { name: "two threads, cross-arena frees", env: [], threads: true, expect: [NOZERO_OFF], seed: 0x5eed08, runs: 45, maxOps: 200 },
+  { name: "two threads, cross-arena frees, MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], threads: true, expect: [NOZERO_ON], seed: 0x5eed09, runs: 30, maxOps: 200 },
 ];
 
 // ---- the model ----------------------------------------------------------------------
