@@ -36,6 +36,6 @@ m.install("mallocreplay", (_argv, _envp, libc) => {
 const r = m.run(["mallocreplay"]);
 const perOp = ns.map((x) => x / trace.ops);
 console.log(
-  `exit ${r.exitCode}; ${trace.ops} ops x ${reps}: ns/op ${perOp.map((x) => x.toFixed(0)).join(" ")}; median ${median(perOp).toFixed(1)}; ` +
+  `exit ${r.exitCode}; ${trace.ops} ops x ${reps}: ns/op ${perOp.map((x) => x.toFixed(0)).join(" ")}; median ${median(perOp).toFixed(1)}, min ${Math.min(...perOp).toFixed(1)}; ` +
     `failures ${stats.badTags + stats.misaligned + stats.nulls}${stats.crash ? `; crash at ${stats.crashAt}: ${stats.crash}` : ""}`,
 );
