@@ -1,9 +1,12 @@
 // nozero: the command line. `nozero COMMAND [FLAGS] ...`; bad flags print the
 // command's usage and exit 2.
 
+import { CALIBRATE_USAGE, cmdCalibrate } from "./cmd/calibrate.ts";
 import { EBIZZY_USAGE, cmdEbizzy } from "./cmd/ebizzy.ts";
 import { RUN_USAGE, cmdRun } from "./cmd/run.ts";
 import { UsageError } from "./cmd/flags.ts";
+import { GENTREE_USAGE, cmdGenTree } from "./cmd/gentree.ts";
+import { BUILD_USAGE, cmdBuild } from "./cmd/build.ts";
 
 interface Command {
   usage: string;
@@ -13,12 +16,18 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { usage: RUN_USAGE, run: cmdRun },
   ebizzy: { usage: EBIZZY_USAGE, run: cmdEbizzy },
+  calibrate: { usage: CALIBRATE_USAGE, run: cmdCalibrate },
+  "gen-tree": { usage: GENTREE_USAGE, run: cmdGenTree },
+  build: { usage: BUILD_USAGE, run: cmdBuild },
 };
 
 const USAGE = `usage: nozero COMMAND [FLAGS] [ARGS...]
 commands:
   run       run one program in a fresh emulated machine
   ebizzy    run ebizzy in a fresh machine and show the profile
+  calibrate measure this machine and write a cost profile (--machine FILE.json)
+  gen-tree  write a generated kernel-like C source tree to a host directory
+  build     build a generated tree with make -j, cc, cc1, as and ld in a machine
   help      this text
 Built so far: the kernel (memory, zeroing policies, processes, VFS, /proc),
 libc with ptmalloc2, and the programs sh, su, cat, env, memhog, smiffy, nzmalloc-test.

@@ -5,7 +5,8 @@
 import { type ConsoleSink, CapturedConsole } from "../kernel/console.ts";
 import { minorFaults } from "../kernel/sys_proc.ts";
 import { Counters } from "../kernel/cost/events.ts";
-import { MACHINES } from "../kernel/cost/machines.ts";
+import { readFileSync } from "node:fs";
+import { MACHINES, type MachineProfile, isMachineProfile } from "../kernel/cost/machines.ts";
 import { type Priced, price } from "../kernel/cost/price.ts";
 import { programFile } from "../kernel/exec.ts";
 import { Kernel } from "../kernel/kernel.ts";
@@ -14,11 +15,31 @@ import type { ZeroPolicyName } from "../kernel/zero_policy.ts";
 import { type Main, crt0 } from "../libc/libc.ts";
 import { PROGRAMS, type ProgramSpec } from "./registry.ts";
 
+/**
+ * A machine profile by name (host, opteron-2007) or from a file written by
+ * `nozero calibrate`; a RangeError says what is wrong.
+ */
+export function resolveMachine(nameOrFile: string | MachineProfile): MachineProfile {
+  if (typeof nameOrFile !== "string") return nameOrFile;
+  const named = MACHINES[nameOrFile];
+  if (named !== undefined) return named;
+  if (!nameOrFile.endsWith(".json")) throw new RangeError(`unknown machine profile '${nameOrFile}' (host, opteron-2007, or a FILE.json from nozero calibrate)`);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(nameOrFile, "utf8"));
+  } catch (e) {
+    throw new RangeError(`cannot read machine profile ${nameOrFile}: ${(e as Error).message}`);
+  }
+  const prof = (data as { profile?: unknown }).profile ?? data;
+  if (!isMachineProfile(prof)) throw new RangeError(`${nameOrFile} is not a machine profile`);
+  return prof;
+}
+
 export interface MachineOptions {
   memMiB?: number;
   cpus?: number;
   policy?: ZeroPolicyName;
-  machine?: string;
+  machine?: string | MachineProfile;
   poison?: boolean;
   seed?: number;
   console?: ConsoleSink;
@@ -45,8 +66,7 @@ export class Machine {
   private readonly captured: CapturedConsole | null;
 
   constructor(readonly opts: MachineOptions = {}) {
-    const machine = MACHINES[opts.machine ?? "host"];
-    if (machine === undefined) throw new RangeError(`unknown machine profile ${opts.machine}`);
+    const machine = resolveMachine(opts.machine ?? "host");
     this.captured = opts.console ? null : new CapturedConsole();
     this.k = new Kernel({
       memBytes: (opts.memMiB ?? 256) << 20,
@@ -82,6 +102,7 @@ export class Machine {
     const mark = this.captured?.mark() ?? 0;
     const before = new Counters();
     before.merge(k.totals);
+    before.merge(k.idleCounters);
     const startCycle = k.timeline.end;
     const st = runInit(k, "/sbin/init", ["init", String(uid), String(opts.gid ?? uid), ...argv], env);
     let stderr = this.captured?.text("stderr", mark) ?? "";
@@ -101,6 +122,7 @@ export class Machine {
     }
     const counters = new Counters();
     counters.merge(k.totals);
+    counters.merge(k.idleCounters);
     counters.subtract(before);
     const profile = price(counters, k.machine, k.symbols);
     return {

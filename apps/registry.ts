@@ -19,6 +19,12 @@ import mallocbench from "./bin/mallocbench.ts";
 import memhog from "./bin/memhog.ts";
 import nzmallocTest from "./bin/nzmalloc-test.ts";
 import smiffy from "./bin/smiffy.ts";
+import as from "./toolchain/as/as.ts";
+import ld from "./toolchain/ld/ld.ts";
+import nzx from "./toolchain/nzx/nzx.ts";
+import make from "./toolchain/make/make.ts";
+import cc from "./toolchain/cc/cc.ts";
+import cc1 from "./toolchain/cc1/main.ts";
 
 export interface ProgramSpec {
   main: Main;
@@ -50,4 +56,10 @@ export const PROGRAMS: Record<string, ProgramSpec> = {
   ls: { main: ls },
   sleep: { main: sleep },
   kill: { main: kill },
+  as: { main: as },
+  ld: { main: ld },
+  nzx: { main: nzx },
+  make: { main: make },
+  cc: { main: cc },
+  cc1: { main: cc1 },
 };

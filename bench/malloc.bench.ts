@@ -18,6 +18,9 @@
 // peak live requested bytes: glibc and ours, the peak of mallinfo2 arena +
 // hblkhd; wasm/asm.js, the span of addresses handed out. Our replay is also
 // priced by the cost model (simulated cycles per op); that row is labelled.
+// Each row also gives the replayer's CPU time per op and its ratio to
+// glibc's: on a machine shared with other work, wall time is inflated by
+// whatever had the CPU (--json has both, per replay).
 //
 // The trace is cached in bench/native/bin/ (git-ignored), keyed by version,
 // op count and seed; MALLOC_BENCH_OPS overrides the op count.
@@ -41,6 +44,7 @@ interface PeerRow {
   version: string;
   ops: number;
   repsNs: number[];
+  repsCpuNs: number[];
   nsPerOp: number | null;
   footprintBytes: number | null;
   failures: number | null;
@@ -67,7 +71,7 @@ function parseKv(out: string): Map<string, number[]> {
 }
 
 function failedRow(key: string, label: string, error: string): PeerRow {
-  return { key, label, version: "-", ops: 0, repsNs: [], nsPerOp: null, footprintBytes: null, failures: null, error };
+  return { key, label, version: "-", ops: 0, repsNs: [], repsCpuNs: [], nsPerOp: null, footprintBytes: null, failures: null, error };
 }
 
 function runGlibc(tracePath: string, reps: number, log: (s: string) => void): PeerRow {
@@ -83,6 +87,7 @@ function runGlibc(tracePath: string, reps: number, log: (s: string) => void): Pe
   const f = parseKv(fp.stdout);
   const ops = t.get("ops")?.[0] ?? 0;
   const repsNs = t.get("rep_ns") ?? [];
+  const repsCpuNs = t.get("rep_cpu_ns") ?? [];
   const fails = (kv: Map<string, number[]>) => (kv.get("bad_tags")?.[0] ?? 0) + (kv.get("misaligned")?.[0] ?? 0) + (kv.get("nulls")?.[0] ?? 0);
   const ldd = spawnSync("ldd", ["--version"], { encoding: "utf8" });
   const glibcVersion = /(\d+\.\d+)\s*$/m.exec(ldd.stdout?.split("\n")[0] ?? "")?.[1];
@@ -92,6 +97,7 @@ function runGlibc(tracePath: string, reps: number, log: (s: string) => void): Pe
     version: glibcVersion ? `glibc ${glibcVersion}` : "glibc",
     ops,
     repsNs,
+    repsCpuNs,
     nsPerOp: repsNs.length ? median(repsNs) / ops : null,
     footprintBytes: (f.get("footprint_peak")?.[0] ?? 0) - (f.get("footprint_base")?.[0] ?? 0),
     failures: fails(t) + fails(f),
@@ -107,7 +113,7 @@ function runChild(key: string, peer: string, tracePath: string, reps: number, ex
   if (p.status !== 0 || line === undefined) return { row: failedRow(key, peer, `child exited ${p.status ?? p.signal}${p.error ? `: ${p.error.message}` : ""}`), r: null };
   const r = JSON.parse(line.slice(7)) as ChildResult;
   return {
-    row: { key, label: r.label, version: r.version, ops: r.ops, repsNs: r.repsNs, nsPerOp: r.nsPerOp, footprintBytes: r.footprintBytes, failures: r.failures, error: null },
+    row: { key, label: r.label, version: r.version, ops: r.ops, repsNs: r.repsNs, repsCpuNs: r.repsCpuNs, nsPerOp: r.nsPerOp, footprintBytes: r.footprintBytes, failures: r.failures, error: null },
     r,
   };
 }
@@ -139,6 +145,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
   } else rows.push(failedRow("tlsf_wasm", "tlsf-wasm", tlsf.reason));
 
   const glibc = rows[0].nsPerOp;
+  const glibcCpu = rows[0].repsCpuNs.length && rows[0].ops ? median(rows[0].repsCpuNs) / rows[0].ops : null;
   const figures: Record<string, Figure> = {
     trace_file: relative(ROOT, tracePath),
     trace_seed: trace.seed,
@@ -158,6 +165,9 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     figures[`${r.key}_version`] = r.version;
     figures[`${r.key}_ns_per_op`] = r.nsPerOp;
     figures[`${r.key}_reps_wall_ns`] = r.repsNs.map((x) => Math.round(x)).join(" ");
+    figures[`${r.key}_cpu_ns_per_op`] = r.repsCpuNs.length && r.ops ? median(r.repsCpuNs) / r.ops : null;
+    figures[`${r.key}_over_glibc_cpu_ratio`] = r.repsCpuNs.length && r.ops && glibcCpu ? median(r.repsCpuNs) / r.ops / glibcCpu : null;
+    figures[`${r.key}_reps_cpu_ns`] = r.repsCpuNs.map((x) => Math.round(x)).join(" ");
     figures[`${r.key}_over_glibc_wall_ratio`] = r.nsPerOp !== null && glibc ? r.nsPerOp / glibc : null;
     figures[`${r.key}_footprint_bytes`] = r.footprintBytes;
     figures[`${r.key}_footprint_x_peak_live`] = fp;
@@ -168,14 +178,21 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     }
     const fpText = fp === null ? "-" : `${fp.toFixed(2)}x`;
     const failText = r.failures === null ? "-" : String(r.failures);
+    const cpu = r.repsCpuNs.length && r.ops ? median(r.repsCpuNs) / r.ops : null;
+    const cpuText = cpu === null ? "-" : `${fmtNs(cpu)} (${glibcCpu ? (cpu / glibcCpu).toFixed(2) : "-"}x)`;
     out.push({
-      name: `${r.label.padEnd(labelW)}  fp ${fpText.padStart(5)}  fail ${failText}`,
+      name: `${r.label.padEnd(labelW)}  fp ${fpText.padStart(5)}  fail ${failText}  cpu ns/op ${cpuText.padEnd(13)}`,
       ns: r.nsPerOp,
       rmePct: rmePct(r.repsNs.map((x) => x / Math.max(1, r.ops))),
       ratio: r.nsPerOp !== null && glibc ? r.nsPerOp / glibc : null,
       ratioTo: glibc ? "glibc native" : null,
     });
   }
+
+  notes.push(
+    "cpu ns/op: the replayer process's CPU time per op (median; its ratio to glibc's in brackets): unlike wall time, " +
+      "not inflated while another process has the CPU, so the one to read on a shared machine",
+  );
 
   // Ours in simulated terms (the cost model), and where its simulated cycles go.
   const o = ours.r?.ours;
@@ -201,6 +218,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       ours_sim_minor_faults: s.minorFaults,
       ours_sim_timed_run_cycles_per_op: s.timedRunCyclesPerOp,
       ours_wall_ns_per_access: rows[1].nsPerOp !== null ? rows[1].nsPerOp / s.accessesPerOp : null,
+      ours_cpu_ns_per_access: rows[1].repsCpuNs.length && rows[1].ops ? median(rows[1].repsCpuNs) / rows[1].ops / s.accessesPerOp : null,
       ours_max_rss_bytes: o.maxRssBytes,
       ours_mallinfo_mismatches: o.mallinfoMismatches,
     });
@@ -221,8 +239,9 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     );
     notes.push(`ours simulated cycles/op by symbol: ${top}`);
     if (o.mallinfoMismatches !== 0) notes.push(`ours: mallinfo2 disagreed with the sampled arena fields ${o.mallinfoMismatches} times`);
-    if (rows[1].nsPerOp !== null)
-      notes.push(`ours wall: ${fmtNs(rows[1].nsPerOp / s.accessesPerOp)} ns per accessor load/store (${fmtNs(rows[1].nsPerOp)} ns/op over ${s.accessesPerOp.toFixed(1)} accesses/op)`);
+    const oursCpu = rows[1].repsCpuNs.length && rows[1].ops ? median(rows[1].repsCpuNs) / rows[1].ops : null;
+    if (oursCpu !== null)
+      notes.push(`ours: ${fmtNs(oursCpu / s.accessesPerOp)} cpu ns per accessor load/store, everything included (${fmtNs(oursCpu)} cpu ns/op over ${s.accessesPerOp.toFixed(1)} accesses/op)`);
   }
   notes.push(
     `trace: ${trace.ops} ops (${trace.mallocs} malloc, ${trace.frees} free, ${trace.reallocs} realloc), peak live ${trace.peakLiveBytes} B; ` +

@@ -21,7 +21,7 @@ import { EACCES, EBADF, ENODEV } from "./errno.ts";
 import { CapturedConsole, type ConsoleSink, consoleOps } from "./console.ts";
 import type { ProgramImage } from "./exec.ts";
 import { O_RDWR, OpenFile } from "./file.ts";
-import { oomKill } from "./process.ts";
+import { oomKill, taskNow } from "./process.ts";
 import { Timeline } from "./sched.ts";
 import { Vfs } from "./vfs/vfs.ts";
 import { populateRootFs } from "./boot_fs.ts";
@@ -69,6 +69,11 @@ export class Kernel {
   readonly stdin = { data: new Uint8Array(0), pos: 0 };
   /** Counters of every task reaped so far (the whole machine's work). */
   readonly totals = new Counters();
+  /** The idle-time zeroing thread's work (prezero): off every task's critical path. */
+  readonly idleCounters = new Counters();
+  /** prezero: frames the idle thread has cleared and not yet handed out, and the idle cycles it used. */
+  private prezeroPool = 0;
+  private prezeroSpent = 0;
   /** Kernel log (dmesg). */
   readonly logLines: string[] = [];
   private rng: number;
@@ -89,6 +94,7 @@ export class Kernel {
       this.pages,
       Math.floor(this.machine.cacheBytes / PAGE_SIZE),
       cfg.poison ?? false,
+      () => this.takePrezeroed(),
     );
     this.symbols.intern("[unknown]", "main");
     this.swapper = new Task(0, "swapper", credFor(0), null);
@@ -193,6 +199,27 @@ export class Kernel {
 
   newShmem(npages: number): ShmemObject {
     return new ShmemObject(this, this.nextInode++, npages);
+  }
+
+  /**
+   * prezero: the idle thread clears free frames with the CPU time left idle so
+   * far (up to half the free frames, FreeBSD's hysteresis); take one if any.
+   */
+  takePrezeroed(): boolean {
+    const t = this.current;
+    const now = t.cpu >= 0 ? taskNow(this, t) : this.timeline.end;
+    const perPage = this.machine.kernel[Kev.CLEAR_IDLE_BYTES].cycles * PAGE_SIZE;
+    const affordable = Math.floor((this.timeline.idleUntil(now) - this.prezeroSpent) / perPage);
+    const room = Math.floor(this.pages.freeFrames / 2) - this.prezeroPool;
+    const add = Math.max(0, Math.min(affordable, room));
+    if (add > 0) {
+      this.prezeroPool += add;
+      this.prezeroSpent += add * perPage;
+      this.idleCounters.k[Kev.CLEAR_IDLE_BYTES] += add * PAGE_SIZE;
+    }
+    if (this.prezeroPool === 0) return false;
+    this.prezeroPool--;
+    return true;
   }
 
   // ---- MADV_FREE reclaim ---------------------------------------------------------

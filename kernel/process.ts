@@ -17,6 +17,13 @@ import { strerror } from "./errno.ts";
 import { Task } from "./task.ts";
 import { UserContext, type UserEntry } from "./ucontext.ts";
 
+/**
+ * sysctl_sched_migration_cost (500 us): a task that ran this recently is
+ * cache-hot, so it waits up to this long for its last CPU (or a new task
+ * for its parent's) rather than move.
+ */
+const MIGRATION_COST = 0.0005;
+
 /** Linux's PID_MAX_DEFAULT. */
 const PID_MAX = 32768;
 
@@ -36,8 +43,10 @@ export function taskNow(k: Kernel, t: Task): number {
 
 /** Put the task on the CPU that can run it soonest after `ready`. */
 export function startSegment(k: Kernel, t: Task, ready: number): void {
-  const [cpu, start] = k.timeline.pick(ready);
+  const [cpu, start] = k.timeline.pick(ready, t.lastCpu, k.machine.hz * MIGRATION_COST);
+  k.timeline.begin(cpu, start);
   t.cpu = cpu;
+  t.lastCpu = cpu;
   t.segStart = start;
   t.segBase = taskCycles(k, t);
   k.current.counters.k[Kev.CONTEXT_SWITCH]++;
@@ -85,6 +94,7 @@ export function copyProcess(k: Kernel, parent: Task, entry: UserEntry, thread: b
   t.cwd = parent.cwd;
   t.dumpable = parent.dumpable;
   t.readyAt = taskNow(k, parent);
+  t.lastCpu = parent.cpu;
   if (thread) {
     const leader = k.tasks.get(parent.tgid)!;
     t.tgid = parent.tgid;
@@ -152,8 +162,8 @@ export function doExit(k: Kernel, t: Task, status: number): void {
   if (t.isThreadLeader) t.files?.closeAll();
   t.files = null;
   t.state = "zombie";
-  // Tasks never started run now ("or the parent ends"); orphans go to init.
-  runRunnable(k);
+  // Its tasks never started run now ("or the parent ends"); orphans go to init.
+  runRunnable(k, ownTasks(t));
   const init = k.tasks.get(1) ?? null;
   for (const c of t.children) {
     c.parent = init;
@@ -166,15 +176,32 @@ export function doExit(k: Kernel, t: Task, status: number): void {
 }
 
 /**
+ * The tasks that are t's to run when it blocks in wait4 or ends: its
+ * descendants and its own threads. Every other task waits for one of its own
+ * ancestors to block or end (all descend from init, which waits), so each
+ * process tree reaches the timeline in time order and, with the CPU
+ * affinity of Timeline.pick, stays on its CPU. Running an unrelated tree
+ * inside this one's wait would place that tree's later segments before this
+ * one's earlier ones, and a parallel make's jobs would look serialised.
+ */
+export function ownTasks(t: Task): (c: Task) => boolean {
+  return (c) => {
+    if (c.tgid === t.tgid) return true;
+    for (let p = c.parent; p !== null; p = p.parent) if (p === t) return true;
+    return false;
+  };
+}
+
+/**
  * Run every task that was created but has not started, oldest first: they
  * were runnable all along, and the CPU is now free (the running task blocked
  * or ended). The timeline still starts each at the moment it became ready.
  */
-export function runRunnable(k: Kernel): void {
+export function runRunnable(k: Kernel, only: ((t: Task) => boolean) | null = null): void {
   for (let again = true; again; ) {
     again = false;
     for (const t of k.tasks.values()) {
-      if (t.state !== "new") continue;
+      if (t.state !== "new" || (only !== null && !only(t))) continue;
       runTask(k, t);
       again = true;
       break;
@@ -205,11 +232,11 @@ function reap(k: Kernel, t: Task): void {
  * every runnable task run, then resume it on the timeline at
  * `resumeAt(blockedAt)`.
  */
-export function blockAndRun(k: Kernel, resumeAt: (blockedAt: number) => number): void {
+export function blockAndRun(k: Kernel, resumeAt: (blockedAt: number) => number, only: ((t: Task) => boolean) | null = null): void {
   const t = k.current;
   const at = endSegment(k, t);
   t.state = "blocked";
-  runRunnable(k);
+  runRunnable(k, only);
   t.state = "running";
   startSegment(k, t, resumeAt(at));
 }
@@ -236,18 +263,34 @@ export function doWait(k: Kernel, pid: number, nohang: boolean): WaitResult | nu
       if (match(c) && c.state === "zombie" && (zombie === null || c.endedAt < zombie.endedAt)) zombie = c;
     }
   };
+  // While it waits, its own tasks run (ownTasks); if none of them ends, all do.
+  const mine = ownTasks(t);
   pick();
   if (zombie === null) {
     if (nohang) return { pid: 0, status: 0, child: null };
     blockAndRun(k, (at) => {
       pick();
       return zombie === null ? at : Math.max(at, (zombie as Task).endedAt);
-    });
+    }, mine);
     pick();
+    if (zombie === null) {
+      blockAndRun(k, (at) => {
+        pick();
+        return zombie === null ? at : Math.max(at, (zombie as Task).endedAt);
+      });
+      pick();
+    }
   } else {
     const z: Task = zombie;
     if (z.endedAt > taskNow(k, t)) {
-      blockAndRun(k, (at) => Math.max(at, z.endedAt));
+      // The zombie ended later on the timeline than now: block until then. The
+      // tasks that run meanwhile may include a child that ends sooner (make -j
+      // forks one and waits for any), so choose again after they ran.
+      blockAndRun(k, (at) => {
+        pick();
+        return Math.max(at, (zombie ?? z).endedAt);
+      }, mine);
+      pick();
     }
   }
   if (zombie === null) return -ECHILD;

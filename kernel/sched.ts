@@ -12,14 +12,34 @@ export class Timeline {
   readonly busy: Float64Array;
   /** Latest end of any segment placed so far. */
   end = 0;
+  /** A segment runs on the CPU now (placed at its start, closed by occupy). */
+  readonly running: Uint8Array;
+  /** Idle cycles in gaps between segments already placed. */
+  private gapIdle = 0;
 
   constructor(readonly ncpus: number) {
     this.freeAt = new Float64Array(ncpus);
     this.busy = new Float64Array(ncpus);
+    this.running = new Uint8Array(ncpus);
   }
 
-  /** Choose the CPU that can start a segment ready at `ready` soonest; returns [cpu, start]. */
-  pick(ready: number): [number, number] {
+  /** A segment starts on cpu at `start`: the CPU was idle since it was last free. */
+  begin(cpu: number, start: number): void {
+    if (start > this.freeAt[cpu]) this.gapIdle += start - this.freeAt[cpu];
+    this.freeAt[cpu] = start;
+    this.running[cpu] = 1;
+  }
+
+  /**
+   * Choose the CPU that can start a segment ready at `ready` soonest; returns
+   * [cpu, start]. Among CPUs free by then, `prefer` (the task's last CPU, or
+   * its parent's) wins, as Linux's wake-affine placement does. Without that a
+   * chain of processes (sh -> cc -> cc1) would hop from CPU to CPU and leave
+   * every CPU's free time at its end, so another chain placed afterwards (the
+   * emulator runs them one after the other) could not start beside it.
+   */
+  pick(ready: number, prefer = -1, slack = 0): [number, number] {
+    if (prefer >= 0 && prefer < this.ncpus && this.freeAt[prefer] <= ready + slack) return [prefer, Math.max(ready, this.freeAt[prefer])];
     let best = 0;
     let bestStart = Math.max(ready, this.freeAt[0]);
     for (let c = 1; c < this.ncpus; c++) {
@@ -34,15 +54,16 @@ export class Timeline {
 
   /** Record that cpu ran a segment over [start, stop). */
   occupy(cpu: number, start: number, stop: number): void {
+    this.running[cpu] = 0;
     this.freeAt[cpu] = stop;
     this.busy[cpu] += stop - start;
     if (stop > this.end) this.end = stop;
   }
 
-  /** Idle cycles of all CPUs over [0, end). */
-  idleCycles(): number {
-    let b = 0;
-    for (let c = 0; c < this.ncpus; c++) b += this.busy[c];
-    return this.end * this.ncpus - b;
+  /** Idle cycles of all CPUs up to `now` (a time the running segments have reached). */
+  idleUntil(now: number): number {
+    let idle = this.gapIdle;
+    for (let c = 0; c < this.ncpus; c++) if (!this.running[c] && now > this.freeAt[c]) idle += now - this.freeAt[c];
+    return idle;
   }
 }

@@ -103,9 +103,12 @@ function fileOf(t: Task, fd: number): OpenFile | null {
   return t.files?.get(fd | 0) ?? null;
 }
 
-/** Wall-clock seconds for file times: boot epoch plus the task's simulated time. */
-function nowSeconds(k: Kernel, t: Task): number {
-  return BOOT_EPOCH + Math.floor(taskNow(k, t) / k.machine.hz);
+/** Set a file's modification time to now: boot epoch plus the task's simulated time, to the nanosecond. */
+function touch(k: Kernel, t: Task, ino: Inode): void {
+  const secs = taskNow(k, t) / k.machine.hz;
+  const whole = Math.floor(secs);
+  ino.mtime = BOOT_EPOCH + whole;
+  ino.mtimeNsec = Math.min(999_999_999, Math.floor((secs - whole) * 1e9));
 }
 
 /** The absolute path of an inode if the tree can name it; used for mmap names and the cwd. */
@@ -177,7 +180,7 @@ function regularOps(k: Kernel, ino: Inode, name: string): FileOps {
       if (f.flags & O_APPEND) f.pos = ino.size;
       writeInode(k, ino, f.pos, data);
       f.pos += data.length;
-      ino.mtime = nowSeconds(k, k.current);
+      touch(k, k.current, ino);
       return data.length;
     },
     mmapObject: () => fileMapping(k, ino, name),
@@ -263,7 +266,7 @@ export function sys_open(k: Kernel, t: Task, pathPtr: number, flags: number, mod
       if (path.endsWith("/")) return -EISDIR;
       const r = vfs.create(p.dir, p.name, S_IFREG | (mode & 0o7777 & ~UMASK), t.cred);
       if (typeof r === "number") return r;
-      r.mtime = nowSeconds(k, t);
+      touch(k, t, r);
       ino = r;
       created = true;
     }
@@ -294,7 +297,7 @@ export function sys_open(k: Kernel, t: Task, pathPtr: number, flags: number, mod
   } else {
     if (flags & O_TRUNC && !created && ino.size > 0) {
       ino.truncate();
-      ino.mtime = nowSeconds(k, t);
+      touch(k, t, ino);
     }
     ops = regularOps(k, ino, nameOf(k, ino, lexicalPath(t.cwd, path)));
   }
@@ -422,7 +425,7 @@ export function sys_mkdir(k: Kernel, t: Task, pathPtr: number, mode: number): nu
   if (k.vfs.child(p.dir, p.name) !== null) return -EEXIST;
   const r = k.vfs.create(p.dir, p.name, S_IFDIR | (mode & 0o1777 & ~UMASK), t.cred);
   if (typeof r === "number") return r;
-  r.mtime = nowSeconds(k, t);
+  touch(k, t, r);
   return 0;
 }
 
@@ -530,6 +533,7 @@ export function stat64Bytes(ino: Inode): Uint8Array {
   const blocks = type === S_IFREG || type === S_IFDIR ? Math.ceil(size / PAGE_SIZE) * 8 : 0;
   const dev = DEVICES[ino.device];
   const time = ino.mtime || BOOT_EPOCH;
+  const nsec = ino.mtime ? ino.mtimeNsec : 0;
   dv.setUint32(0, proc ? PROC_DEV : ROOT_DEV, true);
   dv.setUint32(12, ino.ino >>> 0, true);
   dv.setUint32(16, ino.mode >>> 0, true);
@@ -542,8 +546,11 @@ export function stat64Bytes(ino: Inode): Uint8Array {
   dv.setUint32(52, PAGE_SIZE, true);
   dv.setUint32(56, blocks, true);
   dv.setUint32(64, time, true);
+  dv.setUint32(68, nsec, true);
   dv.setUint32(72, time, true);
+  dv.setUint32(76, nsec, true);
   dv.setUint32(80, time, true);
+  dv.setUint32(84, nsec, true);
   dv.setUint32(88, ino.ino >>> 0, true);
   return b;
 }

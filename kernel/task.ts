@@ -67,6 +67,8 @@ export class Task {
   readyAt = 0;
   /** Current run segment: its CPU, global start cycle and the task's own cycles at that start. */
   cpu = -1;
+  /** The CPU it last ran on (a new task: its parent's), preferred when it is free (wake-affine). */
+  lastCpu = -1;
   segStart = 0;
   segBase = 0;
   /** Global cycles at which the task started and ended. */

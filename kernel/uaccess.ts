@@ -21,6 +21,14 @@ import type { PhysMem } from "./physmem.ts";
 const TLB_BITS = 8;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
+/**
+ * A larger host-side cache of translations behind the simulated TLB: a
+ * simulated miss that hits it is still counted as a page walk, but the
+ * emulator skips walking the page tables (32 MiB of reach).
+ */
+const L2_BITS = 13;
+const L2_SIZE = 1 << L2_BITS;
+const L2_MASK = L2_SIZE - 1;
 const PAGE = 4096;
 const OFF = 0xfff;
 
@@ -28,6 +36,10 @@ export class UserMemory {
   private readonly rTag = new Int32Array(TLB_SIZE).fill(-1);
   private readonly wTag = new Int32Array(TLB_SIZE).fill(-1);
   private readonly base = new Int32Array(TLB_SIZE);
+  private readonly l2Tag = new Int32Array(L2_SIZE).fill(-1);
+  private readonly l2Base = new Int32Array(L2_SIZE);
+  /** 1 when the L2 entry may be written through (the PTE is writable and dirty). */
+  private readonly l2Write = new Uint8Array(L2_SIZE);
   private readonly u8: Uint8Array;
   private readonly u16: Uint16Array;
   private readonly i32: Int32Array;
@@ -246,10 +258,12 @@ export class UserMemory {
     const i = vpn & TLB_MASK;
     if (this.rTag[i] === vpn) this.rTag[i] = -1;
     if (this.wTag[i] === vpn) this.wTag[i] = -1;
+    const j = vpn & L2_MASK;
+    if (this.l2Tag[j] === vpn) this.l2Tag[j] = -1;
   }
 
   flushRange(start: number, end: number): void {
-    if (end - start >= TLB_SIZE * PAGE) {
+    if (end - start >= L2_SIZE * PAGE) {
       this.flushAll();
       return;
     }
@@ -259,6 +273,7 @@ export class UserMemory {
   flushAll(): void {
     this.rTag.fill(-1);
     this.wTag.fill(-1);
+    this.l2Tag.fill(-1);
   }
 
   // ---- slow paths -------------------------------------------------------------
@@ -281,15 +296,27 @@ export class UserMemory {
 
   /** Walk (and fault) a's page into the TLB; the frame's byte offset or a negative FAULT_* code. */
   private tryFill(a: number, write: boolean): number {
-    const pte = this.mm.resolve(a >>> 0, write);
-    if (pte < 0) return pte;
+    const vpn = a >>> 12;
+    const j = vpn & L2_MASK;
+    let b: number;
+    let writable: number;
+    if (this.l2Tag[j] === vpn && (!write || this.l2Write[j] === 1)) {
+      b = this.l2Base[j];
+      writable = this.l2Write[j];
+    } else {
+      const pte = this.mm.resolve(a >>> 0, write);
+      if (pte < 0) return pte;
+      b = (pte >>> 12) << 12;
+      writable = (pte & (PTE_RW | PTE_D)) === (PTE_RW | PTE_D) ? 1 : 0;
+      this.l2Tag[j] = vpn;
+      this.l2Base[j] = b;
+      this.l2Write[j] = writable;
+    }
     this.flush();
     this.counts[this.cur + Uev.TLB_MISS]++;
-    const vpn = a >>> 12;
     const i = vpn & TLB_MASK;
-    const b = (pte >>> 12) << 12;
     this.rTag[i] = vpn;
-    this.wTag[i] = (pte & (PTE_RW | PTE_D)) === (PTE_RW | PTE_D) ? vpn : -1;
+    this.wTag[i] = writable === 1 ? vpn : -1;
     this.base[i] = b;
     return b;
   }

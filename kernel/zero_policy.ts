@@ -9,7 +9,10 @@
 //                  back uncleared, so a non-NOZERO process's data (a shell's
 //                  stack, a non-dumpable agent's keys) never does
 //   init_on_free   clear at free time; a new frame is already zero (Linux 5.3)
-//   prezero        as stock, but frames an idle CPU cleared (PG_ZERO) skip it
+//   prezero        as stock, but while a simulated CPU is idle a kernel thread
+//                  clears free frames; a fault takes one of those (no clear on
+//                  the critical path) but it is cache-cold, so the task pays
+//                  for the first touch (DragonFly's reason for dropping it)
 //   uninitialized  never clear (MAP_UNINITIALIZED everywhere): the insecure control
 
 import { Kev } from "./cost/events.ts";
@@ -43,6 +46,8 @@ export class ZeroingPolicy {
     private readonly cacheFrames: number,
     /** Poison mode: fill uncleared handouts with junk so reliance on zeros fails loudly. */
     public poison = false,
+    /** prezero: take one frame the idle thread cleared, if it has one (Kernel.takePrezeroed). */
+    private readonly takePrezeroed: () => boolean = () => false,
   ) {}
 
   /**
@@ -58,6 +63,14 @@ export class ZeroingPolicy {
     switch (this.name) {
       case "uninitialized":
         clean = false;
+        break;
+      case "prezero":
+        if (!(fr.flags[frame] & PG_ZERO) && this.takePrezeroed()) {
+          // The idle thread's work: real zeros, already paid for off the critical path.
+          this.phys.clearFrame(frame);
+          k[Kev.PREZERO_COLD_TOUCH]++;
+          clean = true;
+        } else clean = this.clearIfDirty(frame, k);
         break;
       case "nozero": {
         const recyclable = nozeroArea && prevOwner === credTag && (fr.flags[frame] & PG_NOZERO) !== 0;

@@ -18,6 +18,7 @@ import { MAP_ANONYMOUS, MAP_FAILED, MAP_PRIVATE, MAP_STACK, PROT_READ, PROT_WRIT
 import { SIGABRT } from "../kernel/signal.ts";
 import { type FormatArg, formatPrintf } from "./format.ts";
 import { arenaThreadFreeres } from "./malloc/arena.ts";
+import { G_CURBRK } from "./malloc/layout.ts";
 import { Malloc, type ThreadState } from "./malloc/malloc.ts";
 import { type Mallinfo2, mallinfo2, mallocInfoText, mallocStatsText } from "./malloc/stats.ts";
 import { mallopt } from "./malloc/tunables.ts";
@@ -71,6 +72,12 @@ interface ProcessState {
   ext: Map<string, { clone(): unknown }>;
   /** Where exec left the auxiliary vector. */
   auxv: number;
+  /**
+   * glibc's __libc_single_threaded, inverted: set by the first pthread_create
+   * and never cleared. malloc takes its multi-threaded paths (SINGLE_THREAD_P
+   * false) from then on.
+   */
+  multipleThreads?: boolean;
   /** memcpy's and memset's symbols, interned on first use. */
   symMemcpy?: number;
   symMemset?: number;
@@ -83,6 +90,9 @@ export interface StatInfo {
   size: number;
   ino: number;
   nlink: number;
+  /** st_mtime and st_mtime_nsec. */
+  mtime: number;
+  mtimeNsec: number;
 }
 
 export class Libc {
@@ -256,6 +266,11 @@ export class Libc {
     return out;
   }
 
+  /** The address of the envp array in user memory (C's `environ`), for a raw execve. */
+  get environPtr(): number {
+    return this.p.environ;
+  }
+
   /** waitpid: {pid, status} of a child that ended, or null with errno set. */
   waitpid(pid: number, options = 0): { pid: number; status: number } | null {
     const sp = this.scratch(0);
@@ -341,6 +356,7 @@ export class Libc {
    * address space. It runs when joined (or when this thread blocks).
    */
   pthreadCreate(start: (libc: Libc) => number): number {
+    this.p.multipleThreads = true;
     const stack = this.mmap(0, THREAD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK);
     if (stack === MAP_FAILED) return -1;
     const tidAddr = stack + THREAD_STACK - 16;
@@ -402,14 +418,27 @@ export class Libc {
   madvise(addr: number, len: number, advice: number): number {
     return this.syscall(NR.madvise, addr, len, advice);
   }
-  /** brk(addr): 0, or -1 with ENOMEM when the kernel did not move the break there. */
+  /**
+   * brk(addr): 0, or -1 with ENOMEM when the kernel did not move the break
+   * there. As glibc's __brk, it records the break in __curbrk, which sbrk and
+   * malloc's MORECORE share (so malloc notices a program's own sbrk).
+   */
   brk(addr: number): number {
     const r = this.ctx.syscall(NR.brk, addr) >>> 0;
+    this.mallocator.setG(G_CURBRK, r);
     if (r < addr) {
       this.errno = 12;
       return -1;
     }
     return 0;
+  }
+  /** sbrk(incr): the old break, the break moved by incr; (void *) -1 with ENOMEM on failure. */
+  sbrk(incr: number): number {
+    let cur = this.mallocator.g(G_CURBRK);
+    if (cur === 0 && this.brk(0) < 0) return 0xffffffff;
+    cur = this.mallocator.g(G_CURBRK);
+    if (incr === 0) return cur;
+    return this.brk((cur + incr) >>> 0) < 0 ? 0xffffffff : cur;
   }
   /** The raw break (brk(0)). */
   currentBreak(): number {
@@ -483,7 +512,7 @@ export class Libc {
     const buf = this.scratch(2048);
     if (this.syscall(NR.stat64, this.cstr(path), buf) < 0) return null;
     const m = this.mem;
-    return { mode: m.readU32(buf + 16), nlink: m.readU32(buf + 20), uid: m.readU32(buf + 24), gid: m.readU32(buf + 28), size: m.readU32(buf + 44), ino: m.readU32(buf + 88) };
+    return { mode: m.readU32(buf + 16), nlink: m.readU32(buf + 20), uid: m.readU32(buf + 24), gid: m.readU32(buf + 28), size: m.readU32(buf + 44), ino: m.readU32(buf + 88), mtime: m.readU32(buf + 72), mtimeNsec: m.readU32(buf + 76) };
   }
 
   /** Read a whole file as a string; null with errno set. */
@@ -575,6 +604,11 @@ export class Libc {
   }
 
   // ---- malloc (libc/malloc: ptmalloc2) ----------------------------------------------------
+
+  /** SINGLE_THREAD_P: no thread was ever created in this process. */
+  get singleThreaded(): boolean {
+    return this.p.multipleThreads !== true;
+  }
 
   /** This thread's view of the allocator. */
   get mallocator(): Malloc {

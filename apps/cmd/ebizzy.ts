@@ -1,23 +1,23 @@
 // nozero ebizzy: run ebizzy (with its own flags) in a fresh machine and show
 // its output and the top of the profile; --json for the figures.
 
-import { MACHINE_NAMES, MACHINES } from "../../kernel/cost/machines.ts";
+import { MACHINE_NAMES, type MachineProfile } from "../../kernel/cost/machines.ts";
 import { formatOpreport, profileRows, symbolRank } from "../../kernel/cost/oprofile.ts";
 import { clearPageCycles } from "../../kernel/cost/price.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { Machine } from "../machine.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
-import { hostEnv } from "./host.ts";
+import { hostEnv, machineFlag } from "./host.ts";
 
 export const EBIZZY_USAGE = `usage: nozero ebizzy [EBIZZY FLAGS] [--policy ${ZERO_POLICIES.join("|")}]
-                     [--machine ${MACHINE_NAMES.join("|")}] [--mem MiB] [--cpus N] [--json]
+                     [--machine ${MACHINE_NAMES.join("|")}|FILE.json] [--mem MiB] [--cpus N] [--json]
   EBIZZY FLAGS are ebizzy 0.3's (-m, -M, -n N, -s BYTES, -S SECONDS, -t N, -R, -l, -z, -p, -P, -T, -v)
   plus -N (MAP_NOZERO / malloc no-zero mode) and -r SEED; see \`nozero run ebizzy -h\`.
 `;
 
 const SPEC: FlagSpec = {
   policy: { kind: "string", values: ZERO_POLICIES },
-  machine: { kind: "string", values: MACHINE_NAMES },
+  machine: { kind: "string" },
   mem: { kind: "int" },
   cpus: { kind: "int" },
   json: { kind: "bool" },
@@ -39,11 +39,11 @@ export interface EbizzyResult {
 }
 
 /** Run ebizzy with `args` on a fresh machine. */
-export function runEbizzy(args: string[], o: { policy?: ZeroPolicyName; machine?: string; memMiB?: number; cpus?: number; env?: string[] } = {}): EbizzyResult {
+export function runEbizzy(args: string[], o: { policy?: ZeroPolicyName; machine?: string | MachineProfile; memMiB?: number; cpus?: number; env?: string[] } = {}): EbizzyResult {
   const wall = performance.now();
   const m = new Machine({ policy: o.policy ?? "nozero", machine: o.machine ?? "host", memMiB: o.memMiB ?? 256, cpus: o.cpus ?? 2 });
   const r = m.run(["ebizzy", ...args], { env: o.env ?? ["PATH=/bin"] });
-  const machine = MACHINES[o.machine ?? "host"];
+  const machine = m.k.machine;
   const clear = clearPageCycles(r.counters, machine);
   const rps = /^(\d+) records\/s$/m.exec(r.stdout);
   return {
@@ -78,7 +78,7 @@ export async function cmdEbizzy(args: string[]): Promise<number> {
   if (flags.cpus === 0) throw new UsageError("--cpus must be at least 1");
   const r = runEbizzy(theirs, {
     policy: flags.policy as ZeroPolicyName | undefined,
-    machine: flags.machine as string | undefined,
+    machine: machineFlag(flags.machine as string | undefined),
     memMiB: flags.mem as number | undefined,
     cpus: flags.cpus as number | undefined,
     env: hostEnv(),
@@ -90,7 +90,7 @@ export async function cmdEbizzy(args: string[]): Promise<number> {
     process.stderr.write(r.stderr);
     if (r.exitCode === 0) {
       process.stdout.write(`\nclear_page: ${(100 * r.clearPageShare).toFixed(2)}% of cycles (rank ${r.clearPageRank}); ${r.minflt} minor faults\n`);
-      const m = MACHINES[(flags.machine as string | undefined) ?? "host"];
+      const m = machineFlag(flags.machine as string | undefined);
       process.stdout.write(formatOpreport({ kernelCycles: 0, userCycles: 0, totalCycles: r.cycles, symbols: r.profile.map((p) => ({ image: p.image, symbol: p.symbol, cycles: p.cycles })) }, m, 10) + "\n");
     }
   }

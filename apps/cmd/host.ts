@@ -2,6 +2,9 @@
 // first process gets (the nozero command's own, so MALLOC_NOZERO=1 travels).
 
 import type { ConsoleSink } from "../../kernel/console.ts";
+import type { MachineProfile } from "../../kernel/cost/machines.ts";
+import { resolveMachine } from "../machine.ts";
+import { UsageError } from "./flags.ts";
 
 export function hostConsole(): ConsoleSink {
   return {
@@ -20,4 +23,13 @@ export function hostEnv(): string[] {
   if (i < 0) env.push("PATH=/bin");
   else if (!env[i].split(/[=:]/).includes("/bin")) env[i] += ":/bin";
   return env;
+}
+
+/** The --machine flag: a profile name or a calibration file; a bad one is a usage error. */
+export function machineFlag(v: string | undefined): MachineProfile {
+  try {
+    return resolveMachine(v ?? "host");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -8,11 +8,11 @@ import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts"
 import type { Main } from "../../libc/libc.ts";
 import { Machine } from "../machine.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
-import { hostConsole, hostEnv } from "./host.ts";
+import { hostConsole, hostEnv, machineFlag } from "./host.ts";
 
 export const RUN_USAGE = `usage: nozero run [--uid N|--user NAME] [--mem MiB] [--cpus N]
                   [--policy ${ZERO_POLICIES.join("|")}]
-                  [--machine ${MACHINE_NAMES.join("|")}] [--strace] [--profile] [--json]
+                  [--machine ${MACHINE_NAMES.join("|")}|FILE.json] [--strace] [--profile] [--json]
                   PROGRAM [ARGS...]
   PROGRAM is a program of the emulated system (sh, smiffy, ...), a path in it,
   or a TypeScript module on the host (./prog.ts) whose default export is
@@ -25,7 +25,7 @@ const SPEC: FlagSpec = {
   mem: { kind: "int" },
   cpus: { kind: "int" },
   policy: { kind: "string", values: ZERO_POLICIES },
-  machine: { kind: "string", values: MACHINE_NAMES },
+  machine: { kind: "string" },
   strace: { kind: "bool" },
   profile: { kind: "bool" },
   json: { kind: "bool" },
@@ -52,7 +52,7 @@ export async function cmdRun(args: string[]): Promise<number> {
     memMiB: (flags.mem as number | undefined) ?? 256,
     cpus: (flags.cpus as number | undefined) ?? 2,
     policy: (flags.policy as ZeroPolicyName | undefined) ?? "nozero",
-    machine: (flags.machine as string | undefined) ?? "host",
+    machine: machineFlag(flags.machine as string | undefined),
     seed: flags.seed as number | undefined,
     console: json ? undefined : hostConsole(),
     strace: flags.strace ? (line, pid) => (json ? strace.push(`[pid ${pid}] ${line}`) : process.stderr.write(`[pid ${pid}] ${line}\n`)) : undefined,

@@ -20,6 +20,8 @@ export interface ChildResult {
   version: string;
   ops: number;
   repsNs: number[];
+  /** CPU time of this process (all its threads) during each replay. */
+  repsCpuNs: number[];
   nsPerOp: number;
   failures: number;
   stats: ReplayStats;
@@ -29,7 +31,7 @@ export interface ChildResult {
   footprintKind: string;
   memoryBytes: number | null;
   notes: string[];
-  ours: Omit<OursResult, "repsNs" | "stats" | "footprintStats"> | null;
+  ours: Omit<OursResult, "repsNs" | "repsCpuNs" | "stats" | "footprintStats"> | null;
 }
 
 const log = (s: string): void => {
@@ -47,13 +49,14 @@ async function main(argv: string[]): Promise<number> {
   let out: ChildResult;
   if (peer === "ours") {
     const r = runOurs(t, reps, log);
-    const { repsNs, stats, footprintStats, ...rest } = r;
+    const { repsNs, repsCpuNs, stats, footprintStats, ...rest } = r;
     out = {
       peer,
       label: "ours: libc/malloc ptmalloc2 in an emulated process",
       version: "nozero",
       ops: t.ops,
       repsNs,
+      repsCpuNs,
       nsPerOp: median(repsNs) / t.ops,
       failures: failures(stats) + failures(footprintStats) + (Object.values(r.exitCodes).some((c) => c !== 0) ? 1 : 0),
       stats,
@@ -78,10 +81,14 @@ async function main(argv: string[]): Promise<number> {
     const slots = new Slots(t.slots);
     const stats = newStats(t.ops);
     const repsNs: number[] = [];
+    const repsCpuNs: number[] = [];
     for (let r = 0; r < reps; r++) {
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       replay(p.heap, t, slots, null, stats);
+      const c = process.cpuUsage(c0);
       repsNs.push(Number(process.hrtime.bigint() - t0));
+      repsCpuNs.push((c.user + c.system) * 1000);
       if (stats.crashAt >= 0) break;
     }
     // Footprint: the span of addresses ever handed out, in a separate pass.
@@ -93,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       version: p.version,
       ops: t.ops,
       repsNs,
+      repsCpuNs,
       nsPerOp: median(repsNs) / t.ops,
       failures: failures(stats) + failures(footprintStats),
       stats,

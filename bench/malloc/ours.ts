@@ -22,6 +22,7 @@ import type { Trace } from "./trace.ts";
 
 export interface OursResult {
   repsNs: number[];
+  repsCpuNs: number[];
   stats: ReplayStats;
   footprintStats: ReplayStats;
   /** Peak of arena + hblkhd above its value before the replay. */
@@ -77,6 +78,7 @@ export function runOurs(t: Trace, reps: number, log: (s: string) => void): OursR
   const m = new Machine({ memMiB: 128, policy: "stock" });
   const slots = new Slots(t.slots);
   const repsNs: number[] = [];
+  const repsCpuNs: number[] = [];
   const stats = newStats(t.ops);
   const footprintStats = newStats(t.ops);
   let footprintPeak = 0;
@@ -91,8 +93,11 @@ export function runOurs(t: Trace, reps: number, log: (s: string) => void): OursR
     if (mode === "time") {
       for (let r = 0; r < reps; r++) {
         const t0 = process.hrtime.bigint();
+        const c0 = process.cpuUsage();
         replay(heap, t, slots, null, stats);
+        const c = process.cpuUsage(c0);
         repsNs.push(Number(process.hrtime.bigint() - t0));
+        repsCpuNs.push((c.user + c.system) * 1000);
         if (stats.crashAt >= 0) break;
       }
     } else if (mode === "once") {
@@ -181,5 +186,5 @@ export function runOurs(t: Trace, reps: number, log: (s: string) => void): OursR
     symbols,
     timedRunCyclesPerOp: timed.cycles / (t.ops * Math.max(1, repsNs.length)),
   };
-  return { repsNs, stats, footprintStats, footprintPeak, footprintBase, mallinfoMismatches, maxRssBytes, simulated, exitCodes };
+  return { repsNs, repsCpuNs, stats, footprintStats, footprintPeak, footprintBase, mallinfoMismatches, maxRssBytes, simulated, exitCodes };
 }

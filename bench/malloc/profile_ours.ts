@@ -16,6 +16,7 @@ const { trace } = ensureTrace(ops, DEFAULT_SEED);
 const m = new Machine({ memMiB: 128, policy: "stock" });
 const slots = new Slots(trace.slots);
 const ns: number[] = [];
+const cpu: number[] = [];
 const stats = newStats(trace.ops);
 m.install("mallocreplay", (_argv, _envp, libc) => {
   const mem = libc.mem;
@@ -28,14 +29,18 @@ m.install("mallocreplay", (_argv, _envp, libc) => {
   };
   for (let r = 0; r < reps; r++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     replay(heap, trace, slots, null, stats);
+    const c = process.cpuUsage(c0);
     ns.push(Number(process.hrtime.bigint() - t0));
+    cpu.push((c.user + c.system) * 1000);
   }
   return 0;
 });
 const r = m.run(["mallocreplay"]);
 const perOp = ns.map((x) => x / trace.ops);
+const cpuPerOp = cpu.map((x) => x / trace.ops);
 console.log(
-  `exit ${r.exitCode}; ${trace.ops} ops x ${reps}: ns/op ${perOp.map((x) => x.toFixed(0)).join(" ")}; median ${median(perOp).toFixed(1)}, min ${Math.min(...perOp).toFixed(1)}; ` +
+  `exit ${r.exitCode}; ${trace.ops} ops x ${reps}: ns/op ${perOp.map((x) => x.toFixed(0)).join(" ")}; median ${median(perOp).toFixed(1)}, min ${Math.min(...perOp).toFixed(1)}; cpu ns/op median ${median(cpuPerOp).toFixed(1)}, min ${Math.min(...cpuPerOp).toFixed(1)}; ` +
     `failures ${stats.badTags + stats.misaligned + stats.nulls}${stats.crash ? `; crash at ${stats.crashAt}: ${stats.crash}` : ""}`,
 );

@@ -112,6 +112,31 @@ static double memcpy_ns_per_byte(void) {
   return median(r, REPS);
 }
 
+/* workloads.md 5.4's loop: 10,000 live blocks; free a random one, malloc 16-512 B. ns per pair. */
+static double malloc_pair_ns(void) {
+  enum { LIVE = 10000, OPS = 2000000 };
+  static void *slots[LIVE];
+  static unsigned rnd[2 * OPS];
+  unsigned x = 12345;
+  for (int i = 0; i < 2 * OPS; i++) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    rnd[i] = x;
+  }
+  for (int i = 0; i < LIVE; i++) slots[i] = malloc(16 + rnd[i] % 497);
+  double r[REPS];
+  for (int k = 0; k < REPS; k++) {
+    double t = now_ns();
+    for (int i = 0; i < OPS; i++) {
+      unsigned s = rnd[2 * i] % LIVE;
+      free(slots[s]);
+      slots[s] = malloc(16 + rnd[2 * i + 1] % 497);
+    }
+    r[k] = (now_ns() - t) / OPS;
+  }
+  for (int i = 0; i < LIVE; i++) free(slots[i]);
+  return median(r, REPS);
+}
+
 int main(int argc, char **argv) {
   const char *only = argc > 1 ? argv[1] : "";
   if (!*only || !strcmp(only, "memset")) {
@@ -129,5 +154,6 @@ int main(int argc, char **argv) {
   fault_ns(256, 1, &touch, &unmap);
   printf("fault_write_cold_ns %.2f\n", touch);
   printf("memcpy_ns_per_byte %.4f\n", memcpy_ns_per_byte());
+  printf("malloc_pair_ns %.2f\n", malloc_pair_ns());
   return 0;
 }

@@ -28,8 +28,9 @@ export const Kev = {
   EXEC: 18, // one execve: binary load and initial stack
   CONTEXT_SWITCH: 19, // one switch between tasks
   ARCH_WORK: 20, // generic kernel bookkeeping units (VFS, process table)
+  PREZERO_COLD_TOUCH: 21, // a task's first touch of a pre-zeroed, cache-cold frame (prezero policy)
 } as const;
-export const NKEV = 21;
+export const NKEV = 22;
 
 /** Kernel symbol each kernel event is charged to, as oprofile would show it. */
 export const KERNEL_EVENT_SYMBOL: readonly string[] = [
@@ -54,6 +55,7 @@ export const KERNEL_EVENT_SYMBOL: readonly string[] = [
   "do_execve",
   "schedule",
   "vfs_kernel_work",
+  "prezero_cold_touch",
 ];
 
 /** User events, counted per user symbol. */

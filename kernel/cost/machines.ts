@@ -24,14 +24,14 @@ export interface MachineProfile {
   readonly user: readonly Price[]; // indexed by Uev
 }
 
-type KevName = keyof typeof Kev;
-type UevName = keyof typeof Uev;
+export type KevName = keyof typeof Kev;
+export type UevName = keyof typeof Uev;
 
 /**
  * Build a profile from prices in nanoseconds (as measured on a machine) or in
  * cycles (as hardware manuals give them); `unit` says which.
  */
-function profile(
+export function profile(
   p: Omit<MachineProfile, "kernel" | "user">,
   unit: "ns" | "cycles",
   kernelPrices: Record<KevName, [number, string]>,
@@ -50,6 +50,8 @@ function profile(
 }
 
 const W51 = "shared/reference/workloads.md 5.1 (fault ./fault, run A)";
+/** Why pre-zeroing can lose (linux-mm.md 2.2): a page zeroed long before use is cold when the task touches it. */
+const DRAGONFLY = "DragonFly BSD's reason for removing idle pre-zeroing (linux-mm.md 2.2): the task must fetch the page from DRAM";
 const W52 = "shared/reference/workloads.md 5.2 (clear ./clear)";
 const W53 = "shared/reference/workloads.md 5.3 (perf: clear_page_erms inside faults)";
 const CAL = "bench/native/calibrate.c on the build machine (EPYC Zen 4 guest, Linux 6.18), 2026-11-25";
@@ -101,6 +103,7 @@ export const HOST: MachineProfile = profile(
     EXEC: [150000, "estimate: execve of a small static binary on Linux is ~100-200 us"],
     CONTEXT_SWITCH: [1500, "estimate: a context switch in a KVM guest with mitigations, ~1-2 us"],
     ARCH_WORK: [50, "estimate: one unit of VFS/process-table bookkeeping"],
+    PREZERO_COLD_TOUCH: [347 - 71, `${DRAGONFLY}: cold minus hot clear_page, ${W53}`],
   },
   {
     ACCESS: [1.6 / 2.596, CALIB_ACCESS],
@@ -154,6 +157,7 @@ export const OPTERON_2007: MachineProfile = profile(
     EXEC: [240000, "EST: execve of a small static binary on 2007 hardware, ~100 us"],
     CONTEXT_SWITCH: [3000, "EST: lmbench lat_ctx of a few microseconds on 2007 x86-64"],
     ARCH_WORK: [100, "EST: one unit of VFS/process-table bookkeeping"],
+    PREZERO_COLD_TOUCH: [1800 - 700, `${DRAGONFLY}: cold minus hot clear_page (CLEAR_COLD_BYTES - CLEAR_HOT_BYTES per page)`],
   },
   {
     ACCESS: [1.6, `${CALIB_ACCESS}; carried over in cycles (K8 and Zen 4 both hit L1 in 3-4 cycles, ${HP})`],
@@ -168,4 +172,87 @@ export const MACHINE_NAMES = Object.keys(MACHINES);
 
 export function machineByName(name: string): MachineProfile | undefined {
   return MACHINES[name];
+}
+
+/** A profile written by `nozero calibrate` (its JSON's `profile`). */
+export function isMachineProfile(x: unknown): x is MachineProfile {
+  const p = x as MachineProfile;
+  return typeof p === "object" && p !== null && typeof p.hz === "number" && Array.isArray(p.kernel) && p.kernel.length === NKEV && Array.isArray(p.user) && p.user.length === NUEV;
+}
+
+/** The figures `nozero calibrate` measures (bench/native/calibrate.c), in ns. */
+export interface Calibration {
+  host: string;
+  date: string;
+  mhz: number;
+  syscall_ns: number;
+  mmap_munmap_pair_ns: number;
+  fault_read_ns: number;
+  fault_write_hot_ns: number;
+  fault_write_cold_ns: number;
+  munmap_page_ns: number;
+  memset_4k_hot_ns: number;
+  memset_4k_cold_ns: number;
+  memcpy_ns_per_byte: number;
+  malloc_pair_ns: number;
+  /** Our malloc's accesses and TLB misses per free+malloc pair on the same loop (measured in the emulator). */
+  accesses_per_pair: number;
+  misses_per_pair: number;
+}
+
+/**
+ * A profile from a calibration, derived the way HOST is from workloads.md:
+ * the same splits, with this machine's figures. The clear costs are user
+ * memset of a 4 KiB page (hot and cold): the in-fault clear_page needs perf,
+ * which calibrate does not assume.
+ */
+export function profileFromCalibration(c: Calibration): MachineProfile {
+  const src = (what: string) => `nozero calibrate on ${c.host}, ${c.date}: ${what}`;
+  const clearHot = c.memset_4k_hot_ns;
+  const clearCold = c.memset_4k_cold_ns;
+  const writeExtra = Math.max(0, c.fault_write_hot_ns - clearHot - c.fault_read_ns);
+  const hz = c.mhz * 1e6;
+  const tlbMissNs = HOST.user[Uev.TLB_MISS].cycles / (HOST.hz / 1e9);
+  const accessNs = Math.max(0.05, (c.malloc_pair_ns - c.misses_per_pair * tlbMissNs) / c.accesses_per_pair);
+  return profile(
+    {
+      name: "calibrated",
+      description: `measured on ${c.host} by nozero calibrate, ${c.date}`,
+      hz,
+      hzSource: src(`cpu MHz ${c.mhz}`),
+      cacheBytes: HOST.cacheBytes,
+      cacheSource: `as host: ${HOST.cacheSource}`,
+    },
+    "ns",
+    {
+      SYSCALL: [c.syscall_ns, src(`getppid loop ${c.syscall_ns} ns`)],
+      FAULT: [c.fault_read_ns - 40, src(`read fault ${c.fault_read_ns} ns minus the zero-page mapping (40 ns, as host)`)],
+      FAULT_ANON_READ: [40, "as host (estimate)"],
+      FAULT_ANON_WRITE: [Math.max(0, writeExtra - 100), src(`write fault ${c.fault_write_hot_ns} - memset ${clearHot} - read fault ${c.fault_read_ns}, minus PAGE_ALLOC`)],
+      FAULT_WP: [Math.max(0, writeExtra - 100), "as FAULT_ANON_WRITE"],
+      FAULT_SHARED: [(c.fault_read_ns + c.fault_write_hot_ns) / 2 - clearHot, "between a read and a write fault (estimate)"],
+      PAGE_ALLOC: [100, "as host (estimate)"],
+      PAGE_FREE: [c.munmap_page_ns * 0.4, src(`munmap of a touched page ${c.munmap_page_ns} ns, 40% (as host's split)`)],
+      CLEAR_HOT_BYTES: [clearHot / 4096, src(`memset of a hot 4 KiB page ${clearHot} ns`)],
+      CLEAR_COLD_BYTES: [clearCold / 4096, src(`memset of a cold 4 KiB page ${clearCold} ns`)],
+      CLEAR_IDLE_BYTES: [clearCold / 4096, "as CLEAR_COLD_BYTES"],
+      COPY_PAGE_BYTES: [c.memcpy_ns_per_byte, src(`memcpy ${c.memcpy_ns_per_byte} ns/byte`)],
+      ZAP_PTE: [c.munmap_page_ns * 0.6, src(`munmap of a touched page ${c.munmap_page_ns} ns, 60%`)],
+      VMA_OP: [(c.mmap_munmap_pair_ns - 2 * c.syscall_ns) * 0.44, src(`mmap+munmap pair ${c.mmap_munmap_pair_ns} ns minus two syscalls, 44% per VMA op`)],
+      TLB_FLUSH: [(c.mmap_munmap_pair_ns - 2 * c.syscall_ns) * 0.12, src("the remaining 12% of the pair")],
+      COPY_USER_BYTES: [c.memcpy_ns_per_byte, src(`memcpy ${c.memcpy_ns_per_byte} ns/byte`)],
+      PGTABLE_ALLOC: [(clearHot + clearCold) / 2 + 100, "a page-table page: half hot, half cold clear, plus an allocation"],
+      FORK_PTE: [10, "as host (estimate)"],
+      EXEC: [150000, "as host (estimate)"],
+      CONTEXT_SWITCH: [1500, "as host (estimate)"],
+      ARCH_WORK: [50, "as host (estimate)"],
+      PREZERO_COLD_TOUCH: [clearCold - clearHot, src("cold minus hot memset of a page (DragonFly's argument)")],
+    },
+    {
+      ACCESS: [accessNs, src(`malloc+free ${c.malloc_pair_ns} ns over ${c.accesses_per_pair} accesses and ${c.misses_per_pair} TLB misses`)],
+      TLB_MISS: [tlbMissNs, "as host (estimate)"],
+      BYTES: [c.memcpy_ns_per_byte, src(`memcpy ${c.memcpy_ns_per_byte} ns/byte`)],
+      INSN: [1e9 / hz, "one counted instruction: 1 cycle (IPC 1)"],
+    },
+  );
 }

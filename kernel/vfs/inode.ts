@@ -22,8 +22,10 @@ export class Inode {
   data: Uint8Array = new Uint8Array(0);
   size = 0;
   nlink = 1;
-  /** Simulated modification time, seconds. */
+  /** Simulated modification time, seconds (0: never written, reported as the boot epoch). */
   mtime = 0;
+  /** The nanoseconds of the modification time (st_mtime_nsec), so make can order files written within one second. */
+  mtimeNsec = 0;
   readonly children: Map<string, Inode> | null;
   parent: Inode | null = null;
   /** Symlink target. */

@@ -14,7 +14,8 @@ const MAX_ITERS = 10000;
 // ---- chunk field access (names follow glibc's macros) --------------------------------
 
 function chunksize(m: Malloc, p: number): number {
-  return m.mem.readU32(p + L.F_SIZE) & ~L.SIZE_BITS;
+  // Unsigned, as glibc's size_t: a corrupted size of 2 GiB or more must compare as large.
+  return (m.mem.readU32(p + L.F_SIZE) & ~L.SIZE_BITS) >>> 0;
 }
 function fd(m: Malloc, p: number): number {
   return m.mem.readU32(p + L.F_FD);
@@ -109,6 +110,17 @@ function toUnsortedFront(m: Malloc, av: number, p: number, size: number, msg: st
   setBk(m, fwd, p);
 }
 
+/**
+ * Pop victim, the head of fastbin fb. Single-threaded, glibc just stores the
+ * revealed next pointer; once the process has threads it uses REMOVE_FB, a
+ * compare-and-swap loop that checks the next pointer's alignment first.
+ */
+function removeFb(m: Malloc, fb: number, victim: number): void {
+  const next = L.protectPtr(victim + L.F_FD, fd(m, victim));
+  if (!m.libc.singleThreaded && next !== 0 && L.misalignedChunk(next)) m.printerr("malloc(): unaligned fastbin chunk detected");
+  m.mem.write32(fb, next);
+}
+
 // ---- _int_malloc ------------------------------------------------------------------------
 
 /** _int_malloc: a chunk for `bytes` from arena av (0: no usable arena, mmap only). */
@@ -140,7 +152,7 @@ function intMallocBody(m: Malloc, av: number, bytes: number): number {
     const victim = mem.readU32(fb);
     if (victim !== 0) {
       if (L.misalignedChunk(victim)) m.printerr("malloc(): unaligned fastbin chunk detected 2");
-      mem.write32(fb, L.protectPtr(victim + L.F_FD, fd(m, victim)));
+      removeFb(m, fb, victim);
       if (L.fastbinIndex(chunksize(m, victim)) !== idx) m.printerr("malloc(): memory corruption (fast)");
       // Stash further chunks of this size into the tcache.
       const tcIdx = L.csize2tidx(nb);
@@ -148,7 +160,7 @@ function intMallocBody(m: Malloc, av: number, bytes: number): number {
         let tcVictim: number;
         while (mem.read16(tc + 2 * tcIdx) < tcCount && (tcVictim = mem.readU32(fb)) !== 0) {
           if (L.misalignedChunk(tcVictim)) m.printerr("malloc(): unaligned fastbin chunk detected 3");
-          mem.write32(fb, L.protectPtr(tcVictim + L.F_FD, fd(m, tcVictim)));
+          removeFb(m, fb, tcVictim);
           m.tcachePut(tc, tcVictim, tcIdx);
         }
       }
@@ -208,9 +220,12 @@ function intMallocBody(m: Malloc, av: number, bytes: number): number {
       const size = chunksize(m, victim);
       const next = victim + size;
       const systemMem = mem.readU32(av + L.AV_SYSTEM_MEM);
-      if (mem.readU32(victim + L.F_SIZE) <= L.CHUNK_HDR_SZ || size > systemMem) m.printerr("malloc(): invalid size (unsorted)");
-      if (mem.readU32(next + L.F_SIZE) <= L.CHUNK_HDR_SZ || chunksize(m, next) > systemMem) m.printerr("malloc(): invalid next size (unsorted)");
-      if ((mem.readU32(next + L.F_PREV_SIZE) & ~L.SIZE_BITS) !== size) m.printerr("malloc(): mismatching next->prev_size (unsorted)");
+      if (size <= L.CHUNK_HDR_SZ || size > systemMem) m.printerr("malloc(): invalid size (unsorted)");
+      // chunksize_nomask(next) < CHUNK_HDR_SZ: a fencepost (size 8, as sysmalloc leaves after an
+      // old top) is a valid next chunk here.
+      const nextHead = mem.readU32(next + L.F_SIZE);
+      if (nextHead < L.CHUNK_HDR_SZ || nextHead > systemMem) m.printerr("malloc(): invalid next size (unsorted)");
+      if ((mem.readU32(next + L.F_PREV_SIZE) & ~L.SIZE_BITS) >>> 0 !== size) m.printerr("malloc(): mismatching next->prev_size (unsorted)");
       if (fd(m, bck) !== victim || fd(m, victim) !== unsorted) m.printerr("malloc(): unsorted double linked list corrupted");
       if (mem.readU32(next + L.F_SIZE) & L.PREV_INUSE) m.printerr("malloc(): invalid next->prev_inuse (unsorted)");
 
@@ -439,10 +454,11 @@ export function intFree(m: Malloc, av: number, p: number, haveLock: boolean): vo
   m.libc.leave(prev);
 }
 
-function intFreeBody(m: Malloc, av: number, p: number, _haveLock: boolean): void {
+function intFreeBody(m: Malloc, av: number, p: number, haveLock: boolean): void {
   const mem = m.mem;
   const size = chunksize(m, p);
-  if (p > 0x100000000 - size || L.misalignedChunk(p)) m.printerr("free(): invalid pointer");
+  // (uintptr_t) p > (uintptr_t) -size: a size of 0 wraps to 0 and fails too.
+  if (p > (-size >>> 0) || L.misalignedChunk(p)) m.printerr("free(): invalid pointer");
   if (size < L.MINSIZE || size & L.MALLOC_ALIGN_MASK) m.printerr("free(): invalid size");
 
   const tc = m.tls.tcache;
@@ -478,7 +494,8 @@ function intFreeBody(m: Malloc, av: number, p: number, _haveLock: boolean): void
     if (old === p) m.printerr("double free or corruption (fasttop)");
     setFd(m, p, L.protectPtr(p + L.F_FD, old));
     mem.write32(fb, p);
-    if (old !== 0 && L.fastbinIndex(chunksize(m, old)) !== idx) m.printerr("invalid fastbin entry (free)");
+    // Only with the arena lock held (internal frees): free() itself may not dereference old.
+    if (haveLock && old !== 0 && L.fastbinIndex(chunksize(m, old)) !== idx) m.printerr("invalid fastbin entry (free)");
     return;
   }
   mergeChunk(m, av, p, size);

@@ -289,10 +289,14 @@ export class Malloc {
     const m = this.mem;
     const oldp = oldmem - L.CHUNK_HDR_SZ;
     const head = m.readU32(oldp + L.F_SIZE);
-    const oldsize = head & ~L.SIZE_BITS;
+    const oldsize = (head & ~L.SIZE_BITS) >>> 0;
     const mmapped = (head & L.IS_MMAPPED) !== 0;
+    // glibc 2.38: a request that still fits, with less than 2 * SIZE_SZ of slack (or, for an
+    // mmapped chunk, at most a page), returns the block as it is, before any other check.
+    const usable = this.usableSize(oldmem);
+    if (bytes <= usable && (usable - bytes < 2 * L.SIZE_SZ || (mmapped && usable - bytes <= L.PAGESIZE))) return oldmem;
     if (!mmapped && this.tls.tcache === 0) this.tcacheInit();
-    if (oldp > 0x100000000 - oldsize || L.misalignedChunk(oldp)) this.printerr("realloc(): invalid pointer");
+    if (oldp > (-oldsize >>> 0) || L.misalignedChunk(oldp)) this.printerr("realloc(): invalid pointer");
     const nb = L.request2size(bytes);
     if (nb === 0) {
       this.libc.errno = ENOMEM;
@@ -308,9 +312,6 @@ export class Malloc {
       munmapChunk(this, oldp);
       return newmem;
     }
-    // glibc 2.38: a request that still fits with less than one alignment unit of slack stays put.
-    const usable = oldsize - L.CHUNK_HDR_SZ + L.SIZE_SZ;
-    if (bytes <= usable && usable - bytes < L.MALLOC_ALIGNMENT) return oldmem;
     const av = arenaForChunk(this, oldp);
     return intRealloc(this, av, oldp, oldsize, nb);
   }
@@ -393,7 +394,7 @@ export class Malloc {
       this.libc.errno = ENOMEM;
       return 0;
     }
-    return this.memalign(L.PAGESIZE, rounded & ~(L.PAGESIZE - 1));
+    return this.memalign(L.PAGESIZE, (rounded & ~(L.PAGESIZE - 1)) >>> 0);
   }
 
   /** malloc_usable_size. */
@@ -401,9 +402,9 @@ export class Malloc {
     if (mem === 0) return 0;
     const p = mem - L.CHUNK_HDR_SZ;
     const head = this.mem.readU32(p + L.F_SIZE);
-    const size = head & ~L.SIZE_BITS;
+    const size = (head & ~L.SIZE_BITS) >>> 0;
     if (head & L.IS_MMAPPED) return size - L.CHUNK_HDR_SZ;
-    const nextHead = this.mem.readU32(p + size + L.F_SIZE);
+    const nextHead = this.mem.readU32((p + size + L.F_SIZE) >>> 0);
     return nextHead & L.PREV_INUSE ? size - L.CHUNK_HDR_SZ + L.SIZE_SZ : 0;
   }
 

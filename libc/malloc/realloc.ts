@@ -16,7 +16,7 @@ export function intRealloc(m: Malloc, av: number, oldp: number, oldsize: number,
   if (mem.readU32(oldp + L.F_SIZE) <= L.CHUNK_HDR_SZ || oldsize >= systemMem) m.printerr("realloc(): invalid old size");
   const next = oldp + oldsize;
   const nextHead = mem.readU32(next + L.F_SIZE);
-  const nextsize = nextHead & ~L.SIZE_BITS;
+  const nextsize = (nextHead & ~L.SIZE_BITS) >>> 0;
   if (nextHead <= L.CHUNK_HDR_SZ || nextsize >= systemMem) m.printerr("realloc(): invalid next size");
   let newp = oldp;
   let newsize = oldsize;

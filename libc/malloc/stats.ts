@@ -131,7 +131,8 @@ export function mallocInfoText(m: Malloc): string {
       let min = Infinity;
       let max = 0;
       for (let p = mem.readU32(b + L.F_BK); p !== b; p = mem.readU32(p + L.F_BK)) {
-        const s = mem.readU32(p + L.F_SIZE) & ~L.SIZE_BITS;
+        // glibc reads these with chunksize_nomask: a binned chunk's PREV_INUSE bit counts.
+        const s = mem.readU32(p + L.F_SIZE);
         count++;
         total += s;
         min = Math.min(min, s);

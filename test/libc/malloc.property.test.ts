@@ -31,10 +31,13 @@
 // threshold; mxfast=0; tcache_count=0; MALLOC_PERTURB_; and two threads (each
 // with half the ops, in its own arena, freeing each other's blocks, then the
 // main thread frees everything left: cross-arena frees), stock and NOZERO.
-// MPROP_RUNS=n overrides the number of runs per mode.
+// MPROP_RUNS=n and MPROP_SEED=s override the runs per mode and the seeds;
+// MPROP_ONLY='<the JSON op list of a counterexample>' replays one list (with
+// -t to pick the mode), MPROP_STRACE=1 traces its syscalls, MPROP_DEBUG=1
+// prints what each mode exercised.
 
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Machine } from "../../apps/machine.ts";
 import { MAP_ANONYMOUS, MAP_NOZERO, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../../kernel/mman.ts";
 import { FatalSignal } from "../../kernel/signal.ts";
@@ -121,17 +124,46 @@ interface Mode {
 
 const NOZERO_ON: [number, number, string] = [L.G_NOZERO, 1, "nozero"];
 const NOZERO_OFF: [number, number, string] = [L.G_NOZERO, 0, "nozero"];
+const maxOps = 250;
 
 const MODES: Mode[] = [
-  { name: "stock glibc (nozero kernel, no MALLOC_NOZERO)", env: [], expect: [NOZERO_OFF, [L.MP_MMAP_THRESHOLD, 128 << 10, "mmap_threshold"]], seed: 0x5eed01, runs: 60, maxOps: 200 },
-  { name: "MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], expect: [NOZERO_ON], seed: 0x5eed02, runs: 60, maxOps: 200 },
-  { name: "MALLOC_NOZERO=1 on a poisoning kernel", env: ["MALLOC_NOZERO=1"], poison: true, expect: [NOZERO_ON], seed: 0x5eed03, runs: 45, maxOps: 200 },
-  { name: "MALLOC_MMAP_THRESHOLD_=4096", env: ["MALLOC_MMAP_THRESHOLD_=4096"], expect: [[L.MP_MMAP_THRESHOLD, 4096, "mmap_threshold"], [L.MP_NO_DYN_THRESHOLD, 1, "no_dyn_threshold"]], seed: 0x5eed04, runs: 45, maxOps: 200 },
-  { name: "glibc.malloc.mxfast=0", env: ["GLIBC_TUNABLES=glibc.malloc.mxfast=0"], expect: [[L.G_MAX_FAST, L.MIN_CHUNK_SIZE / 2, "global_max_fast"]], seed: 0x5eed05, runs: 45, maxOps: 200 },
-  { name: "glibc.malloc.tcache_count=0", env: ["GLIBC_TUNABLES=glibc.malloc.tcache_count=0"], expect: [[L.MP_TCACHE_COUNT, 0, "tcache_count"]], seed: 0x5eed06, runs: 45, maxOps: 200 },
-  { name: "MALLOC_PERTURB_=165", env: ["MALLOC_PERTURB_=165"], expect: [[L.G_PERTURB, 165, "perturb_byte"]], seed: 0x5eed07, runs: 45, maxOps: 200 },
-  { name: "two threads, cross-arena frees", env: [], threads: true, expect: [NOZERO_OFF], seed: 0x5eed08, runs: 45, maxOps: 200 },
-  { name: "two threads, cross-arena frees, MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], threads: true, expect: [NOZERO_ON], seed: 0x5eed09, runs: 30, maxOps: 200 },
+  {
+    name: "stock glibc (nozero kernel, no MALLOC_NOZERO)",
+    env: [],
+    expect: [NOZERO_OFF, [L.MP_MMAP_THRESHOLD, 128 << 10, "mmap_threshold"]],
+    seed: 0x5eed01,
+    runs: 150,
+    maxOps,
+  },
+  { name: "MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], expect: [NOZERO_ON], seed: 0x5eed02, runs: 150, maxOps },
+  { name: "MALLOC_NOZERO=1 on a poisoning kernel", env: ["MALLOC_NOZERO=1"], poison: true, expect: [NOZERO_ON], seed: 0x5eed03, runs: 90, maxOps },
+  {
+    name: "MALLOC_MMAP_THRESHOLD_=4096",
+    env: ["MALLOC_MMAP_THRESHOLD_=4096"],
+    expect: [[L.MP_MMAP_THRESHOLD, 4096, "mmap_threshold"], [L.MP_NO_DYN_THRESHOLD, 1, "no_dyn_threshold"]],
+    seed: 0x5eed04,
+    runs: 90,
+    maxOps,
+  },
+  {
+    name: "glibc.malloc.mxfast=0",
+    env: ["GLIBC_TUNABLES=glibc.malloc.mxfast=0"],
+    expect: [[L.G_MAX_FAST, L.MIN_CHUNK_SIZE / 2, "global_max_fast"]],
+    seed: 0x5eed05,
+    runs: 90,
+    maxOps,
+  },
+  {
+    name: "glibc.malloc.tcache_count=0",
+    env: ["GLIBC_TUNABLES=glibc.malloc.tcache_count=0"],
+    expect: [[L.MP_TCACHE_COUNT, 0, "tcache_count"]],
+    seed: 0x5eed06,
+    runs: 90,
+    maxOps,
+  },
+  { name: "MALLOC_PERTURB_=165", env: ["MALLOC_PERTURB_=165"], expect: [[L.G_PERTURB, 165, "perturb_byte"]], seed: 0x5eed07, runs: 90, maxOps },
+  { name: "two threads, cross-arena frees", env: [], threads: true, expect: [NOZERO_OFF], seed: 0x5eed08, runs: 90, maxOps },
+  { name: "two threads, cross-arena frees, MALLOC_NOZERO=1", env: ["MALLOC_NOZERO=1"], threads: true, expect: [NOZERO_ON], seed: 0x5eed09, runs: 60, maxOps },
 ];
 
 // ---- the model ----------------------------------------------------------------------
@@ -187,6 +219,8 @@ class Run {
   mmapped = 0;
   arenaBlocks = 0;
   callocBytes = 0;
+  /** Most heaps a thread's arena had at once. */
+  maxHeaps = 0;
   /** Each worker thread's arena (threads mode). */
   arenas: number[] = [];
 
@@ -486,6 +520,11 @@ class Run {
     const mem = m.mem;
     let av = m.av0;
     do {
+      if (av !== m.av0) {
+        let n = 0;
+        for (let h = (mem.readU32(av + L.AV_TOP) & ~(L.HEAP_MAX_SIZE - 1)) >>> 0; h !== 0 && n < 1000; h = mem.readU32(h + L.HI_PREV)) n++;
+        this.maxHeaps = Math.max(this.maxHeaps, n);
+      }
       for (let idx = 0; idx < L.NFASTBINS; idx++) {
         let n = 0;
         for (let c = mem.readU32(av + L.AV_FASTBINS + 4 * idx); c !== 0; c = L.protectPtr(c + L.F_FD, mem.readU32(c + L.F_FD))) {
@@ -520,11 +559,12 @@ function runOps(mode: Mode, ops: Op[]): string | null {
   tally.mmapped += run.mmapped;
   tally.arenaBlocks += run.arenaBlocks;
   tally.callocBytes += run.callocBytes;
+  tally.maxHeaps = Math.max(tally.maxHeaps, run.maxHeaps);
   return null;
 }
 
 /** MPROP_DEBUG=1: what the runs of each mode exercised. */
-const tally = { runs: 0, ops: 0, checks: 0, maxLive: 0, mmapped: 0, arenaBlocks: 0, callocBytes: 0 };
+const tally = { runs: 0, ops: 0, checks: 0, maxLive: 0, mmapped: 0, arenaBlocks: 0, callocBytes: 0, maxHeaps: 0 };
 
 function property(mode: Mode): void {
   const only = process.env.MPROP_ONLY;
@@ -540,7 +580,7 @@ function property(mode: Mode): void {
       const failure = runOps(mode, ops);
       if (failure !== null) throw new Error(failure);
     }),
-    { seed: mode.seed, numRuns: runs },
+    { seed: Number(process.env.MPROP_SEED) || mode.seed, numRuns: runs },
   );
   if (process.env.MPROP_DEBUG) {
     console.log(`${mode.name}: ${JSON.stringify(tally)}`);
@@ -550,4 +590,52 @@ function property(mode: Mode): void {
 
 describe("malloc property: random op sequences against a model", () => {
   for (const mode of MODES) it(mode.name, () => property(mode));
+});
+
+// ---- regressions found by the property ------------------------------------------------
+
+describe("malloc regressions found by the property", () => {
+  // A thread's first malloc makes an arena at the start of a fresh heap. glibc
+  // counts on that mapping being zero for heap_info.prev and for the arena's
+  // fastbins, binmap and last_remainder; under MALLOC_NOZERO the heap is
+  // MAP_NOZERO and may hold this user's old bytes. Before the fix the
+  // heap's prev was 0xa5a5a5a5 and the process died of SIGSEGV at 0xa5a5a5a9
+  // on its next heap walk (counterexample: two threads, NOZERO, [malloc(65536)]).
+  it("a new arena in a MAP_NOZERO heap starts clean (heap_info.prev, fastbins, binmap)", () => {
+    const machine = new Machine({ memMiB: 32 });
+    const seen: string[] = [];
+    machine.install("arena", (_argv, _envp, libc) => {
+      const len = DIRTY_PAGES * 4096;
+      const d = libc.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NOZERO);
+      libc.memset(d, 0xa5, len);
+      libc.munmap(d, len);
+      libc.free(libc.malloc(1));
+      const t = libc.pthreadCreate((l) => {
+        const p = l.malloc(100);
+        const m = l.mallocator;
+        const av = m.tls.arena;
+        const h = (p & ~(L.HEAP_MAX_SIZE - 1)) >>> 0;
+        if (av === m.av0) seen.push("the thread got the main arena");
+        if (m.mem.readU32(h + L.HI_PREV) !== 0) seen.push(`heap_info.prev = ${hex(m.mem.readU32(h + L.HI_PREV))}`);
+        for (let i = 0; i < L.NFASTBINS; i++) {
+          const fb = m.mem.readU32(av + L.AV_FASTBINS + 4 * i);
+          if (fb !== 0) seen.push(`fastbin ${i} = ${hex(fb)}`);
+        }
+        for (let i = 0; i < L.BINMAPSIZE; i++) {
+          const w = m.mem.readU32(av + L.AV_BINMAP + 4 * i);
+          if (w !== 0) seen.push(`binmap[${i}] = ${hex(w)}`);
+        }
+        const lr = m.mem.readU32(av + L.AV_LAST_REMAINDER);
+        if (lr !== 0) seen.push(`last_remainder = ${hex(lr)}`);
+        l.free(p);
+        seen.push(...checkHeap(m).errors);
+        return 0;
+      });
+      libc.pthreadJoin(t);
+      seen.push(...checkHeap(libc.mallocator).errors);
+      return 0;
+    });
+    const r = machine.run(["arena"], { uid: UID, env: ["PATH=/bin", "MALLOC_NOZERO=1"] });
+    expect({ exit: r.exitCode, stderr: r.stderr, seen }).toEqual({ exit: 0, stderr: "", seen: [] });
+  });
 });
