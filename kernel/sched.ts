@@ -3,7 +3,12 @@
 // one of N simulated CPUs, starting no earlier than the task became ready
 // and no earlier than the CPU was free. That is how a parallel job (make -j,
 // ebizzy's threads) gets its simulated elapsed time while the emulator itself
-// runs everything in a fixed, deterministic order.
+// runs everything in a fixed, deterministic order. A CPU's free time only
+// moves forward, so segments must reach it roughly in time order: a blocked
+// task runs only its own process tree meanwhile (process.ts ownTasks), and a
+// task keeps to its last CPU (a new one to its parent's) when that CPU is
+// free within the migration cost, instead of hopping and leaving every CPU
+// busy until the end of its chain (sh -> cc -> cc1 -> as).
 
 export class Timeline {
   /** Cycle at which each CPU is next free. */

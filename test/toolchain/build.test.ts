@@ -184,6 +184,15 @@ describe("make: variables and expansion", () => {
     expect(r.stdout).toBe("eq ne nested elseif\n");
   });
 
+  it("include reads another makefile; -include and sinclude skip a missing one", () => {
+    const r = mk("include defs.mk\n-include nosuch.mk\nsinclude nosuch2.mk\nall:\n\t@echo $(FROM_DEFS)\n", "", { "defs.mk": "FROM_DEFS = included\n" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("included\n");
+    const bad = mk("include nosuch.mk\nall:\n");
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("nosuch.mk: No such file or directory");
+  });
+
   it("recursive self-reference and syntax errors stop make with exit 2", () => {
     const a = mk("A = $(A) x\nall:\n\t@echo $(A)\n");
     expect(a.exitCode).toBe(2);
@@ -356,7 +365,8 @@ describe("make -j", () => {
     expect(spins(two.m).maxOverlap).toBe(2);
     // The machine has 2 CPUs: 4 jobs are started, but only 2 run at a time.
     expect(spins(four.m).maxOverlap).toBe(2);
-    expect(two.simulatedSeconds).toBeLessThan(one.simulatedSeconds * 0.6);
+    // Six equal jobs on two CPUs: half the time, bar make's own work.
+    expect(two.simulatedSeconds).toBeLessThan(one.simulatedSeconds * 0.55);
     expect(four.simulatedSeconds).toBeLessThanOrEqual(two.simulatedSeconds * 1.05);
   });
 
@@ -373,10 +383,8 @@ describe("make -j", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe("make: *** [Makefile:5: a] Error 7\nmake: *** Waiting for unfinished jobs....\n");
     expect(r.stdout).toBe("failing 7\n");
-    // b ran alongside a; at most one more started before a's failure was seen, none after.
-    const names = spins(r.m).names;
-    expect(names).toContain("b");
-    expect(names.length).toBeLessThanOrEqual(3);
+    // b ran alongside a and was waited for; nothing started after a failed.
+    expect(spins(r.m).names.sort()).toEqual(["a", "b"]);
   });
 });
 
@@ -620,22 +628,37 @@ describe.skipIf(!toolchain)("nozero build: the toolchain end to end", () => {
     expect(runs[0].cycles).not.toBe(base.cycles);
   });
 
-  it("and under the uninitialized policy, where the loader must clear bss itself (docs/toolchain.md)", () => {
+  it("under the uninitialized policy too, make, cc, cc1, as and ld produce the same objects and executable", () => {
     const base = runBuild({ ...small, jobs: 2, policy: "stock" });
     const r = runBuild({ ...small, jobs: 2, policy: "uninitialized", nozero: true });
     expect(r.exitCode).toBe(0);
-    // make, cc, cc1, as and ld never read memory they did not write:
     expect(r.objectHashes).toEqual(base.objectHashes);
     expect(r.executableHash).toBe(base.executableHash);
-    // and the program's statics start at zero only if nzx clears bss.
-    expect(r.programOutput).toBe(base.programOutput);
-    expect(r.outputHash).toBe(base.outputHash);
+  });
+
+  // The program's statics are zero only because nzx clears bss itself
+  // (docs/toolchain.md): the uninitialized policy withholds the zero-fill.
+  it("and the same program output under the uninitialized policy (the loader clears bss: docs/toolchain.md)", () => {
+    const r = runBuild({ ...small, jobs: 2, policy: "uninitialized", nozero: true });
+    expect(r.exitCode).toBe(0);
+    expect(r.programOutput).toBe(`${r.expectedChecksum}\n`);
+  });
+
+  it("is deterministic: the same build twice gives the same cycles, faults, time and outputs", () => {
+    const a = runBuild({ ...small, jobs: 2, nozero: true });
+    const b = runBuild({ ...small, jobs: 2, nozero: true });
+    expect(b.cycles).toBe(a.cycles);
+    expect(b.minflt).toBe(a.minflt);
+    expect(b.simulatedSeconds).toBe(a.simulatedSeconds);
+    expect(b.clearPageCycles).toBe(a.clearPageCycles);
+    expect(b.outputHash).toBe(a.outputHash);
+    expect(b.processesByProgram).toEqual(a.processesByProgram);
   });
 
   it("make -j 2 gives a shorter simulated build than -j 1", () => {
     const one = runBuild({ ...small, jobs: 1 });
     const two = runBuild({ ...small, jobs: 2 });
     expect(two.outputHash).toBe(one.outputHash);
-    expect(two.simulatedSeconds).toBeLessThan(one.simulatedSeconds * 0.8);
+    expect(two.simulatedSeconds).toBeLessThan(one.simulatedSeconds * 0.7);
   });
 });

@@ -55,20 +55,19 @@ export class Trees {
     private readonly ggc: Ggc,
   ) {}
 
-  /** A node with code, type, location and operands (build4 in gcc). */
+  /** A node with code, type, location and operands (build4; make_node clears it, as gcc's does). */
   build(code: N, type: number, line: number, fc: number, op0 = 0, op1 = 0, op2 = 0, op3 = 0): number {
     const m = this.m;
-    const n = this.ggc.alloc(N_BYTES);
+    const n = this.ggc.allocCleared(N_BYTES);
     m.write16(n + N_CODE, code);
     m.write16(n + N_DEPTH, 1);
     m.write32(n + N_TYPE, type);
     m.write32(n + N_LINE, line);
     m.write32(n + N_FC, fc);
-    m.write32(n + N_OP0, op0);
-    m.write32(n + N_OP1, op1);
-    m.write32(n + N_OP2, op2);
-    m.write32(n + N_OP3, op3);
-    m.write32(n + N_NEXT, 0);
+    if (op0 !== 0) m.write32(n + N_OP0, op0);
+    if (op1 !== 0) m.write32(n + N_OP1, op1);
+    if (op2 !== 0) m.write32(n + N_OP2, op2);
+    if (op3 !== 0) m.write32(n + N_OP3, op3);
     return n;
   }
 
@@ -130,19 +129,12 @@ export class Trees {
 
   decl(kind: DK, name: number, type: number, line: number, fc: number): number {
     const m = this.m;
-    const d = this.ggc.alloc(D_BYTES);
+    const d = this.ggc.allocCleared(D_BYTES);
     m.write8(d + D_KIND, kind);
-    m.write8(d + D_STORAGE, SC.NONE);
-    m.write16(d + D_FLAGS, 0);
     m.write32(d + D_NAME, name);
     m.write32(d + D_TYPE, type);
-    m.write32(d + D_OFFSET, 0);
-    m.write32(d + D_LABEL, 0);
-    m.write32(d + D_INIT, 0);
-    m.write32(d + D_NEXT, 0);
     m.write32(d + D_LINE, line);
     m.write32(d + D_FC, fc);
-    m.write32(d + D_BODY, 0);
     return d;
   }
 

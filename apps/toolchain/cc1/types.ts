@@ -69,16 +69,11 @@ export class Types {
 
   /** A fresh type node. */
   make(kind: K, size: number, align: number, flags: number): number {
-    const t = this.ggc.alloc(TY_BYTES);
+    const t = this.ggc.allocCleared(TY_BYTES);
     const m = this.m;
     m.write16(t + TY_KIND, kind | (flags << 8));
     m.write32(t + TY_SIZE, size);
     m.write32(t + TY_ALIGN, align);
-    m.write32(t + TY_TARGET, 0);
-    m.write32(t + TY_COUNT, 0);
-    m.write32(t + TY_FIELDS, 0);
-    m.write32(t + TY_TAG, 0);
-    m.write32(t + TY_PTR, 0);
     return t;
   }
 

@@ -290,8 +290,9 @@ function findByte(mk: Make, p: number, n: number, from: number, c: number): numb
 function statement(mk: Make, p: number, n: number, path: string, lineno: number): Pending | null {
   const m = mk.mem;
   if (keyword(mk, p, n, "include") || keyword(mk, p, n, "-include") || keyword(mk, p, n, "sinclude")) {
+    // include, -include and sinclude (the last two: missing files are fine).
     const quiet = m.read8(p) !== 0x69;
-    const kwlen = m.read8(p) === 0x2d ? 8 : 7;
+    const kwlen = quiet ? 8 : 7;
     const names = expandNew(mk, p + kwlen, n - kwlen);
     eachWord(mk, names.ptr, names.len, (w, l) => {
       const file = ujs(mk.libc, w, l);

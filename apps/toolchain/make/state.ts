@@ -311,13 +311,14 @@ function htabNew(libc: Libc, size: number): number {
 
 export function htabFind(mk: Make, t: number, name: number, len: number): number {
   const m = mk.mem;
+  const prev = mk.libc.enter(mk.sym.hash);
   const size = m.readU32(t);
   const h = uhash(mk.libc, name, len);
   mk.libc.work(4 + len);
-  for (let e = m.readU32(m.readU32(t + 8) + 4 * (h & (size - 1))); e !== 0; e = m.readU32(e + H_NEXT)) {
-    if (ueq(mk.libc, m.readU32(e + H_NAME), m.readU32(e + H_NAMELEN), name, len)) return e;
-  }
-  return 0;
+  let e = m.readU32(m.readU32(t + 8) + 4 * (h & (size - 1)));
+  while (e !== 0 && !ueq(mk.libc, m.readU32(e + H_NAME), m.readU32(e + H_NAMELEN), name, len)) e = m.readU32(e + H_NEXT);
+  mk.libc.leave(prev);
+  return e;
 }
 
 /** Insert an entry (not already present); the table doubles when full. */

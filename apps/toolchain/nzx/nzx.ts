@@ -6,8 +6,9 @@
 //   text   mmap(text_addr, MAP_FIXED_NOREPLACE|MAP_PRIVATE|MAP_ANONYMOUS),
 //          read() the bytes in, then mprotect to PROT_READ|PROT_EXEC: a
 //          store into text is a SIGSEGV
-//   data   mmap(data_addr) covering data and bss, data bytes read in; bss
-//          is the rest of that fresh anonymous (zero-filled) mapping
+//   data   mmap(data_addr) covering data and bss, data bytes read in, bss
+//          cleared explicitly (a loader must not trust the kernel to have
+//          zeroed it: under the `uninitialized` policy it would not)
 //   stack  1 MiB just below 0xB0000000 (anywhere free if that is taken),
 //          laid out as the kernel does for a process: argc, argv[], NULL,
 //          envp[], NULL, auxv (AT_PAGESZ, AT_NULL), strings at the top;
@@ -145,6 +146,7 @@ function load(libc: Libc, path: string): { entry: number; brk: Break } | string 
     if (dataLen > 0) {
       if (libc.mmap(h.dataAddr, dataLen, rw, fixed) === MAP_FAILED) return `cannot map data at 0x${h.dataAddr.toString(16)}: ${strerror(libc.errno)}`;
       if (!readFully(libc, fd, h.dataAddr, h.dataSize)) return "truncated executable";
+      libc.memset(h.dataAddr + h.dataSize, 0, dataLen - h.dataSize);
     }
     const brk = pageUp(dataEnd);
     return { entry: h.entry, brk: new Break(libc, brk, brk) };
