@@ -2,6 +2,7 @@
 // command's usage and exit 2.
 
 import { CALIBRATE_USAGE, cmdCalibrate } from "./cmd/calibrate.ts";
+import { COMPARE_USAGE, cmdCompare } from "./cmd/compare.ts";
 import { EBIZZY_USAGE, cmdEbizzy } from "./cmd/ebizzy.ts";
 import { RUN_USAGE, cmdRun } from "./cmd/run.ts";
 import { UsageError } from "./cmd/flags.ts";
@@ -14,6 +15,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  compare: { usage: COMPARE_USAGE, run: cmdCompare },
   run: { usage: RUN_USAGE, run: cmdRun },
   ebizzy: { usage: EBIZZY_USAGE, run: cmdEbizzy },
   calibrate: { usage: CALIBRATE_USAGE, run: cmdCalibrate },
@@ -23,14 +25,13 @@ const COMMANDS: Record<string, Command> = {
 
 const USAGE = `usage: nozero COMMAND [FLAGS] [ARGS...]
 commands:
+  compare   the experiment: the 2007 table and every zeroing strategy (npm start)
   run       run one program in a fresh emulated machine
   ebizzy    run ebizzy in a fresh machine and show the profile
   calibrate measure this machine and write a cost profile (--machine FILE.json)
   gen-tree  write a generated kernel-like C source tree to a host directory
   build     build a generated tree with make -j, cc, cc1, as and ld in a machine
   help      this text
-Built so far: the kernel (memory, zeroing policies, processes, VFS, /proc),
-libc with ptmalloc2, and the programs sh, su, cat, env, memhog, smiffy, nzmalloc-test.
 `;
 
 export async function main(argv: string[]): Promise<number> {

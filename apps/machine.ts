@@ -11,6 +11,7 @@ import { type Priced, price } from "../kernel/cost/price.ts";
 import { programFile } from "../kernel/exec.ts";
 import { Kernel } from "../kernel/kernel.ts";
 import { runInit } from "../kernel/process.ts";
+import type { Task } from "../kernel/task.ts";
 import type { ZeroPolicyName } from "../kernel/zero_policy.ts";
 import { type Main, crt0 } from "../libc/libc.ts";
 import { PROGRAMS, type ProgramSpec } from "./registry.ts";
@@ -44,6 +45,8 @@ export interface MachineOptions {
   seed?: number;
   console?: ConsoleSink;
   strace?: (line: string, pid: number) => void;
+  /** Record every run segment (kernel segmentLog) for trace export. */
+  traceSegments?: boolean;
 }
 
 export interface RunResult {
@@ -59,6 +62,14 @@ export interface RunResult {
   minflt: number;
   counters: Counters;
   profile: Priced;
+  /** The work of each program (by command name), for per-program profiles. */
+  byProgram: Map<string, Counters>;
+  /** Peak resident set of any process of the run, in KiB (ru_maxrss). */
+  maxRssKiB: number;
+  /** Processes the run created and reaped (init included). */
+  processes: number;
+  /** The run's segments on the simulated CPUs (when the machine records them). */
+  segments: { pid: number; comm: string; cpu: number; start: number; stop: number }[];
 }
 
 export class Machine {
@@ -78,6 +89,7 @@ export class Machine {
       console: opts.console ?? this.captured!,
     });
     if (opts.strace) this.k.strace = opts.strace;
+    if (opts.traceSegments) this.k.segmentLog = [];
     for (const [name, spec] of Object.entries(PROGRAMS)) this.install(name, spec);
   }
 
@@ -104,7 +116,20 @@ export class Machine {
     before.merge(k.totals);
     before.merge(k.idleCounters);
     const startCycle = k.timeline.end;
+    const segStart = k.segmentLog?.length ?? 0;
+    const byProgram = new Map<string, Counters>();
+    let maxRss = 0;
+    let processes = 0;
+    const listen = (t: Task) => {
+      let c = byProgram.get(t.comm);
+      if (c === undefined) byProgram.set(t.comm, (c = new Counters()));
+      c.merge(t.counters);
+      maxRss = Math.max(maxRss, t.maxRss);
+      if (t.isThreadLeader) processes++;
+    };
+    k.reapListeners.push(listen);
     const st = runInit(k, "/sbin/init", ["init", String(uid), String(opts.gid ?? uid), ...argv], env);
+    k.reapListeners.splice(k.reapListeners.indexOf(listen), 1);
     let stderr = this.captured?.text("stderr", mark) ?? "";
     let exitCode: number;
     let signal = 0;
@@ -135,6 +160,10 @@ export class Machine {
       minflt: minorFaults(counters),
       counters,
       profile,
+      byProgram,
+      maxRssKiB: maxRss * 4,
+      processes,
+      segments: k.segmentLog?.slice(segStart) ?? [],
     };
   }
 }

@@ -131,9 +131,15 @@ export class Kernel {
     return out;
   }
 
+  /** When set, every run segment placed on a CPU (for trace export). */
+  segmentLog: { pid: number; comm: string; cpu: number; start: number; stop: number }[] | null = null;
+  /** Called with every task as it is reaped (host-side accounting: per-program totals, process counts). */
+  readonly reapListeners: ((t: Task) => void)[] = [];
+
   /** A task was reaped: its work joins the machine's totals. */
   reaped(t: Task): void {
     this.totals.merge(t.counters);
+    for (const f of this.reapListeners) f(t);
   }
 
   /** exec's de_thread: the other threads of t's group die. */

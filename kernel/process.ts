@@ -55,7 +55,10 @@ export function startSegment(k: Kernel, t: Task, ready: number): void {
 /** Close the running segment; returns its end on the timeline. */
 export function endSegment(k: Kernel, t: Task): number {
   const now = taskNow(k, t);
-  if (t.cpu >= 0) k.timeline.occupy(t.cpu, t.segStart, now);
+  if (t.cpu >= 0) {
+    k.timeline.occupy(t.cpu, t.segStart, now);
+    k.segmentLog?.push({ pid: t.pid, comm: t.comm, cpu: t.cpu, start: t.segStart, stop: now });
+  }
   t.cpu = -1;
   return now;
 }
@@ -152,15 +155,17 @@ export function runTask(k: Kernel, t: Task): void {
 /** do_exit: release the address space and files, run orphaned new children, become a zombie. */
 export function doExit(k: Kernel, t: Task, status: number): void {
   t.exitStatus = status;
-  const end = endSegment(k, t);
-  t.endedAt = end;
   const mm = t.mm;
+  k.flushUser(t);
   // CLONE_CHILD_CLEARTID: zero the thread's tid word so a joiner's futex wait ends.
   if (mm !== null && t.clearChildTid !== 0) mm.mem.copyToUser(t.clearChildTid, new Uint8Array(4));
+  if (mm !== null) t.maxRss = mm.hiwaterRss;
+  // Tearing the address space down is the exiting task's work, on its timeline.
   if (mm !== null && --mm.users === 0) mm.release();
   t.mm = null;
   if (t.isThreadLeader) t.files?.closeAll();
   t.files = null;
+  t.endedAt = endSegment(k, t);
   t.state = "zombie";
   // Its tasks never started run now ("or the parent ends"); orphans go to init.
   runRunnable(k, ownTasks(t));

@@ -71,6 +71,8 @@ export class Task {
   lastCpu = -1;
   segStart = 0;
   segBase = 0;
+  /** Peak resident pages of its address space (VmHWM), recorded at exit. */
+  maxRss = 0;
   /** Global cycles at which the task started and ended. */
   startedAt = 0;
   endedAt = 0;

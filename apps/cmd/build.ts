@@ -11,16 +11,16 @@
 
 import { createHash } from "node:crypto";
 import { USERS } from "../../kernel/boot_fs.ts";
-import { MACHINE_NAMES, MACHINES } from "../../kernel/cost/machines.ts";
+import { MACHINE_NAMES, type MachineProfile } from "../../kernel/cost/machines.ts";
 import { type ProfileRow, formatOpreport, profileRows, symbolRank } from "../../kernel/cost/oprofile.ts";
 import { clearPageCycles } from "../../kernel/cost/price.ts";
 import { credFor } from "../../kernel/task.ts";
 import type { Task } from "../../kernel/task.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { generateTree } from "../gentree/gentree.ts";
-import { Machine } from "../machine.ts";
+import { Machine, type RunResult, resolveMachine } from "../machine.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
-import { hostEnv } from "./host.ts";
+import { hostEnv, machineFlag } from "./host.ts";
 
 export const BUILD_USAGE = `usage: nozero build [--files N] [--jobs J] [--seed S] [--policy ${ZERO_POLICIES.join("|")}]
                     [--machine ${MACHINE_NAMES.join("|")}] [--user NAME] [--cpus N] [--mem MiB]
@@ -38,7 +38,7 @@ const SPEC: FlagSpec = {
   jobs: { kind: "int" },
   seed: { kind: "int" },
   policy: { kind: "string", values: ZERO_POLICIES },
-  machine: { kind: "string", values: MACHINE_NAMES },
+  machine: { kind: "string" },
   user: { kind: "string" },
   cpus: { kind: "int" },
   mem: { kind: "int" },
@@ -52,7 +52,7 @@ export interface BuildOptions {
   jobs?: number;
   seed?: number;
   policy?: ZeroPolicyName;
-  machine?: string;
+  machine?: string | MachineProfile;
   user?: string;
   cpus?: number;
   memMiB?: number;
@@ -64,6 +64,8 @@ export interface BuildOptions {
   poison?: boolean;
   /** Lines per file after preprocessing (gen-tree's headerLines). */
   headerLines?: number;
+  /** Record the run's segments on the simulated CPUs (trace export). */
+  traceSegments?: boolean;
 }
 
 export interface BuildResult {
@@ -103,12 +105,18 @@ export interface BuildResult {
 
 /** Build a generated tree in a fresh machine; the figures of the make run. */
 export function runBuild(opts: BuildOptions = {}): BuildResult {
+  return runBuildWithRun(opts).result;
+}
+
+/** runBuild, with the make run's own result (its counters and per-program work) for the experiment. */
+export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult; run: RunResult } {
   const wall = performance.now();
   const files = opts.files ?? 60;
   const jobs = opts.jobs ?? 2;
   const seed = opts.seed ?? 1;
   const policy = opts.policy ?? "nozero";
-  const machineName = opts.machine ?? "host";
+  const machineProfile = resolveMachine(opts.machine ?? "host");
+  const machineName = machineProfile.name;
   const userName = opts.user ?? "alice";
   const user = USERS.find((u) => u.name === userName);
   if (user === undefined) throw new RangeError(`unknown user ${userName}`);
@@ -117,7 +125,7 @@ export function runBuild(opts: BuildOptions = {}): BuildResult {
   const nozeroEnv = env.some((e) => e === "MALLOC_NOZERO=1" || /^GLIBC_TUNABLES=.*glibc\.malloc\.nozero=1/.test(e));
 
   const tree = generateTree({ files, seed, headerLines: opts.headerLines });
-  const m = new Machine({ policy, machine: machineName, cpus: opts.cpus ?? 2, memMiB: opts.memMiB ?? 256, poison: opts.poison, seed });
+  const m = new Machine({ policy, machine: machineProfile, cpus: opts.cpus ?? 2, memMiB: opts.memMiB ?? 256, poison: opts.poison, seed, traceSegments: opts.traceSegments });
   const src = `${user.home}/src`;
   const uid = user.uid;
   m.k.vfs.mkdirs(src, 0o755, uid, uid);
@@ -130,13 +138,11 @@ export function runBuild(opts: BuildOptions = {}): BuildResult {
   // Count the processes by the program each ran last (host-side bookkeeping).
   const byProgram: Record<string, number> = {};
   const k = m.k;
-  const reaped = k.reaped.bind(k);
   let counting = false;
-  k.reaped = (t: Task) => {
+  k.reapListeners.push((t: Task) => {
     // pid 1 is the harness's init, not part of the build.
     if (counting && t.isThreadLeader && t.pid !== 1) byProgram[t.comm] = (byProgram[t.comm] ?? 0) + 1;
-    reaped(t);
-  };
+  });
   counting = true;
   const r = m.run(["make", "-C", src, "-j", String(jobs)], { uid, gid: uid, env });
   counting = false;
@@ -169,10 +175,9 @@ export function runBuild(opts: BuildOptions = {}): BuildResult {
   if (exe) whole.update(exe);
   whole.update(`output\0${programOutput}`);
 
-  const machine = MACHINES[machineName];
-  const clear = clearPageCycles(r.counters, machine);
+  const clear = clearPageCycles(r.counters, machineProfile);
   const processes = Object.values(byProgram).reduce((a, b) => a + b, 0);
-  return {
+  const result: BuildResult = {
     files, jobs, seed, policy, machine: machineName, user: userName, nozeroEnv,
     exitCode: r.exitCode,
     makeStdout: r.stdout,
@@ -195,6 +200,7 @@ export function runBuild(opts: BuildOptions = {}): BuildResult {
     profile: profileRows(r.profile, 15),
     wallSeconds: (performance.now() - wall) / 1000,
   };
+  return { result, run: r };
 }
 
 function sha256(b: Uint8Array): string {
@@ -217,7 +223,7 @@ export async function cmdBuild(args: string[]): Promise<number> {
     jobs: flags.jobs as number | undefined,
     seed: flags.seed as number | undefined,
     policy: flags.policy as ZeroPolicyName | undefined,
-    machine: flags.machine as string | undefined,
+    machine: machineFlag(flags.machine as string | undefined),
     user: userName,
     cpus: flags.cpus as number | undefined,
     memMiB: flags.mem as number | undefined,
@@ -233,7 +239,7 @@ export async function cmdBuild(args: string[]): Promise<number> {
   }
   if (flags.verbose || r.exitCode !== 0) process.stdout.write(r.makeStdout);
   process.stderr.write(r.makeStderr);
-  const m = MACHINES[r.machine];
+  const m = machineFlag(flags.machine as string | undefined);
   const by = Object.entries(r.processesByProgram).sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(", ");
   const lines = [
     `nozero build: ${r.files} files, make -j ${r.jobs}, seed ${r.seed}, policy ${r.policy}${r.nozeroEnv ? " + MALLOC_NOZERO=1" : ""}, machine ${r.machine}, user ${r.user}`,
