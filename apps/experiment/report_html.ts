@@ -15,10 +15,10 @@ function cell(value: number, text: string, key: string): string {
   return `<td class="num" data-key="${esc(key)}" data-value="${value}">${esc(text)}</td>`;
 }
 
-function barChart(title: string, bars: { label: string; value: number; text: string }[], width = 560): string {
+function barChart(title: string, bars: { label: string; value: number; text: string }[], width = 720): string {
   const max = Math.max(...bars.map((b) => b.value), 1e-12);
   const rowH = 22;
-  const labelW = 170;
+  const labelW = 230;
   const h = bars.length * rowH + 30;
   const items = bars
     .map((b, i) => {
@@ -32,14 +32,15 @@ function barChart(title: string, bars: { label: string; value: number; text: str
 
 /** The profile's top symbols before and after the patch, as paired bars of their share. */
 function profileChart(title: string, before: Measurement, after: Measurement): string {
-  const share = (m: Measurement, sym: string) => m.profile.find((p) => p.symbol === sym)?.percent ?? 0;
+  // clear_page may be below the profile's top rows: its share is kept on the measurement.
+  const share = (m: Measurement, sym: string) => (sym === "clear_page" ? 100 * m.clearShare : (m.profile.find((p) => p.symbol === sym)?.percent ?? 0));
   const syms = [...new Set([...before.profile.slice(0, 8).map((p) => p.symbol), "clear_page"])];
-  const width = 560;
+  const width = 720;
   const rowH = 30;
-  const labelW = 170;
+  const labelW = 230;
   const h = syms.length * rowH + 40;
   const max = Math.max(...syms.flatMap((s) => [share(before, s), share(after, s)]), 1);
-  const scale = (v: number) => ((width - labelW - 80) * v) / max;
+  const scale = (v: number) => ((width - labelW - 110) * v) / max;
   const items = syms
     .map((s, i) => {
       const y = 34 + i * rowH;
