@@ -32,6 +32,21 @@ const EINVAL = 22;
 const ENOMEM = 12;
 const SIGABRT_MSG_FD = 2;
 
+/**
+ * A JS copy of mp_ and the other globals, shared by a process's threads and
+ * copied at fork. Every read still counts as the load glibc makes (the
+ * simulated cost is unchanged); only the emulator skips translating it.
+ * Every write goes to user memory and the copy together.
+ */
+class GlobalsCopy {
+  readonly v = new Uint32Array(L.SIZEOF_GLOBALS / 4);
+  clone(): GlobalsCopy {
+    const c = new GlobalsCopy();
+    c.v.set(this.v);
+    return c;
+  }
+}
+
 /** Per-thread malloc state: the thread's tcache and arena (glibc keeps these in TLS). */
 export interface ThreadState {
   tcache: number;
@@ -57,8 +72,9 @@ export class Malloc {
   readonly symConsolidate: number;
   readonly symCalloc: number;
   readonly symRealloc: number;
-  /** True once this process's allocator is initialised (in memory: mp_.pagesize != 0 stands in). */
+  /** True once this thread has checked the process's allocator is initialised. */
   private initialized = false;
+  private readonly globals: Uint32Array;
 
   constructor(
     readonly libc: Libc,
@@ -77,6 +93,7 @@ export class Malloc {
     this.symConsolidate = libc.symbol(img, "malloc_consolidate");
     this.symCalloc = libc.symbol(img, "calloc");
     this.symRealloc = libc.symbol(img, "realloc");
+    this.globals = libc.ext("malloc.globals", () => new GlobalsCopy()).v;
   }
 
   /** Bytes of libc data the allocator needs at `base`. */
@@ -84,12 +101,15 @@ export class Malloc {
 
   // ---- small helpers shared by the other files ----------------------------------------
 
+  /** A global of mp_ (the load glibc makes, counted; the value from the process's copy). */
   g(off: number): number {
-    return this.mem.readU32(this.mp + off);
+    this.mem.acc++;
+    return this.globals[off >> 2];
   }
 
   setG(off: number, v: number): void {
     this.mem.write32(this.mp + off, v);
+    this.globals[off >> 2] = v;
   }
 
   get nozero(): boolean {
