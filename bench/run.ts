@@ -6,12 +6,13 @@
 // to SUITES below (in the order `npm run bench` should run them).
 
 import { arch, cpus, release } from "node:os";
+import { buildSuite } from "./build.bench.ts";
 import { clearPageSuite } from "./clear_page.bench.ts";
 import { type BenchOptions, type SuiteDef, type SuiteResult, formatTable } from "./lib/harness.ts";
 import { mallocSuite } from "./malloc.bench.ts";
 import { uaccessSuite } from "./uaccess.bench.ts";
 
-const SUITES: readonly SuiteDef[] = [uaccessSuite, clearPageSuite, mallocSuite];
+const SUITES: readonly SuiteDef[] = [uaccessSuite, clearPageSuite, mallocSuite, buildSuite];
 
 function usage(): string {
   return [
