@@ -8,6 +8,7 @@ import { RUN_USAGE, cmdRun } from "./cmd/run.ts";
 import { UsageError } from "./cmd/flags.ts";
 import { GENTREE_USAGE, cmdGenTree } from "./cmd/gentree.ts";
 import { BUILD_USAGE, cmdBuild } from "./cmd/build.ts";
+import { REPLAY_USAGE, cmdReplay } from "./cmd/replay.ts";
 
 interface Command {
   usage: string;
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   calibrate: { usage: CALIBRATE_USAGE, run: cmdCalibrate },
   "gen-tree": { usage: GENTREE_USAGE, run: cmdGenTree },
   build: { usage: BUILD_USAGE, run: cmdBuild },
+  replay: { usage: REPLAY_USAGE, run: cmdReplay },
 };
 
 const USAGE = `usage: nozero COMMAND [FLAGS] [ARGS...]
@@ -31,6 +33,7 @@ commands:
   calibrate measure this machine and write a cost profile (--machine FILE.json)
   gen-tree  write a generated kernel-like C source tree to a host directory
   build     build a generated tree with make -j, cc, cc1, as and ld in a machine
+  replay    replay a glibc mtrace log through our malloc, stock and MALLOC_NOZERO=1
   help      this text
 `;
 
@@ -54,6 +57,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+// `nozero ... | head` closes the pipe early: stop quietly, as a C program killed by SIGPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(141);
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -17,6 +17,7 @@ import su from "./bin/su.ts";
 import trueMain from "./bin/true.ts";
 import mallocbench from "./bin/mallocbench.ts";
 import memhog from "./bin/memhog.ts";
+import mtraceReplay from "./bin/mtrace-replay.ts";
 import nzmallocTest from "./bin/nzmalloc-test.ts";
 import smiffy from "./bin/smiffy.ts";
 import as from "./toolchain/as/as.ts";
@@ -43,6 +44,7 @@ export const PROGRAMS: Record<string, ProgramSpec> = {
   ebizzy: { main: ebizzy },
   mallocbench: { main: mallocbench },
   memhog: { main: memhog },
+  "mtrace-replay": { main: mtraceReplay },
   "nzmalloc-test": { main: nzmallocTest },
   smiffy: { main: smiffy },
   sh: { main: sh },
