@@ -55,14 +55,14 @@ export function mallocAccessesPerPair(): { accesses: number; misses: number } {
   return { accesses: accesses / pairs, misses: misses / pairs };
 }
 
-/** Build and run the native probe; its "name value" lines. */
-function measureNative(): Record<string, number> {
+/** Build and run the native probe; its "name value" lines, or why it could not. */
+function measureNative(): Record<string, number> | string {
   const dir = mkdtempSync(join(tmpdir(), "nozero-cal-"));
   const bin = join(dir, "calibrate");
   try {
     execFileSync("gcc", ["-O2", "-o", bin, join(root, "bench/native/calibrate.c")], { stdio: "pipe" });
   } catch (e) {
-    throw new UsageError(`cannot build the native probe with gcc: ${(e as Error).message.split("\n")[0]}`);
+    return `cannot build the native probe with gcc (calibrate needs a C compiler): ${(e as Error).message.split("\n")[0]}`;
   }
   const out = execFileSync(bin, { encoding: "utf8" });
   const fig: Record<string, number> = {};
@@ -87,6 +87,10 @@ export async function cmdCalibrate(args: string[]): Promise<number> {
   const { flags, rest } = parseFlags(args, SPEC);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
   const fig = measureNative();
+  if (typeof fig === "string") {
+    process.stderr.write(`nozero calibrate: ${fig}\n`);
+    return 1;
+  }
   const per = mallocAccessesPerPair();
   const cal: Calibration = {
     host: hostname(),
