@@ -90,17 +90,20 @@ export interface Report {
 const change = (a: Measurement, b: Measurement) => (a.value === 0 ? 0 : 100 * (b.value / a.value - 1));
 
 /** The list of runs, so a caller can show progress. */
-export function plannedRuns(): number {
+export function plannedRuns(machines = 2): number {
   // Per machine: 3 workloads x 2 for the table, then (build + ebizzy) for 3 more strategies, and a leak check per strategy.
-  return 2 * (6 + 3 * 2 + STRATEGIES.length);
+  return machines * (6 + 3 * 2 + STRATEGIES.length);
 }
 
-export function runExperiment(quick: boolean, tick: (label: string) => void = () => {}): Report {
+/** The profiles the experiment runs under unless told otherwise: 2007's and this machine's. */
+export const DEFAULT_MACHINES: readonly MachineProfile[] = [OPTERON_2007, HOST];
+
+export function runExperiment(quick: boolean, tick: (label: string) => void = () => {}, profiles: readonly MachineProfile[] = DEFAULT_MACHINES): Report {
   const wall = performance.now();
   const p = params(quick);
   const machines: MachineReport[] = [];
   const hashes = new Set<string>();
-  for (const m of [OPTERON_2007, HOST]) {
+  for (const m of profiles) {
     const step = <T>(label: string, f: () => T): T => {
       tick(`${m.name}: ${label}`);
       return f();

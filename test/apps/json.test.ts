@@ -125,11 +125,12 @@ describe("--json of every command", () => {
     expect(isMachineProfile((JSON.parse(readFileSync(out, "utf8")) as { profile: unknown }).profile)).toBe(true);
   });
 
-  it("compare --quick (no progress bar on stderr)", () => {
-    const a = nozeroJson(["compare", "--quick", "--json"]);
+  it("compare --quick --machine host (no progress bar on stderr)", () => {
+    const a = nozeroJson(["compare", "--quick", "--machine", "host", "--json"]);
     expect(a.code).toBe(0);
     expect(a.stderr).toBe("");
     expect(a.json).toMatchObject({ quick: true, buildOutputsIdentical: true });
     expectShape(a.json, { machines: "array", wallSeconds: "number" }, "compare");
+    expect((a.json.machines as { machine: string }[]).map((m) => m.machine)).toEqual(["host"]);
   }, 120_000);
 });

@@ -269,7 +269,7 @@ class Run {
   private caught(e: unknown): number {
     if (e instanceof FatalSignal) {
       // Let it kill the process as it should, but say where it hit.
-      this.failure ??= this.report(new CheckFailure(`signal ${e.signo} at ${hex(e.addr)}: ${new Error("here").stack}`));
+      this.failure ??= this.report(new CheckFailure(`the process took signal ${e.signo} (fault address ${hex(e.addr)})`));
       throw e;
     }
     if (!(e instanceof Error)) throw e;
