@@ -10,12 +10,15 @@
 // patched run). runBuild() is the engine, for `nozero compare` and the tests.
 
 import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { USERS } from "../../kernel/boot_fs.ts";
 import { MACHINE_NAMES, type MachineProfile } from "../../kernel/cost/machines.ts";
 import { type ProfileRow, formatOpreport, profileRows, symbolRank } from "../../kernel/cost/oprofile.ts";
 import { clearPageCycles } from "../../kernel/cost/price.ts";
 import { credFor } from "../../kernel/task.ts";
 import type { Task } from "../../kernel/task.ts";
+import type { Inode } from "../../kernel/vfs/inode.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { generateTree } from "../gentree/gentree.ts";
 import { Machine, type RunResult, resolveMachine } from "../machine.ts";
@@ -24,13 +27,15 @@ import { hostEnv, machineFlag } from "./host.ts";
 
 export const BUILD_USAGE = `usage: nozero build [--files N] [--jobs J] [--seed S] [--policy ${ZERO_POLICIES.join("|")}]
                     [--machine ${MACHINE_NAMES.join("|")}] [--user NAME] [--cpus N] [--mem MiB]
-                    [--header-lines N] [--verbose] [--json]
+                    [--header-lines N] [--out DIR] [--verbose] [--json]
   Generate a kernel-like tree (N .c files, default 60; seed default 1), build
   it with \`make -j J\` (default 2) as USER (default alice) in a fresh machine,
   run the program, and report the build's cost. MALLOC_NOZERO=1 in the
   environment makes it the patched (MAP_NOZERO) build. --header-lines sets
   about how long each file is once its headers are included (default 10000;
-  kernel files are 10-40 k lines). --verbose shows make's output.
+  kernel files are 10-40 k lines). --verbose shows make's output. --out
+  copies the built tree (sources, .o files, prog) to the host directory DIR;
+  \`nozero run DIR/prog\` runs the program again.
 `;
 
 const SPEC: FlagSpec = {
@@ -44,6 +49,7 @@ const SPEC: FlagSpec = {
   mem: { kind: "int" },
   "header-lines": { kind: "int" },
   verbose: { kind: "bool" },
+  out: { kind: "string" },
   json: { kind: "bool" },
 };
 
@@ -66,6 +72,8 @@ export interface BuildOptions {
   headerLines?: number;
   /** Record the run's segments on the simulated CPUs (trace export). */
   traceSegments?: boolean;
+  /** Copy the built tree (sources, objects, executable) to this host directory. */
+  outDir?: string;
 }
 
 export interface BuildResult {
@@ -175,6 +183,11 @@ export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult;
   if (exe) whole.update(exe);
   whole.update(`output\0${programOutput}`);
 
+  if (opts.outDir !== undefined) {
+    const top = k.vfs.lookup(src, "/", root);
+    if (typeof top !== "number") copyOut(k.vfs, top, opts.outDir);
+  }
+
   const clear = clearPageCycles(r.counters, machineProfile);
   const processes = Object.values(byProgram).reduce((a, b) => a + b, 0);
   const result: BuildResult = {
@@ -203,6 +216,17 @@ export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult;
   return { result, run: r };
 }
 
+/** Copy a directory of the machine to the host, keeping the execute bits. */
+function copyOut(vfs: Machine["k"]["vfs"], dir: Inode, hostDir: string): void {
+  mkdirSync(hostDir, { recursive: true });
+  for (const name of vfs.list(dir).slice(2)) {
+    const ino = vfs.child(dir, name)!;
+    const to = join(hostDir, name);
+    if (ino.isDir) copyOut(vfs, ino, to);
+    else writeFileSync(to, ino.data.subarray(0, ino.size), { mode: ino.mode & 0o777 });
+  }
+}
+
 function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
@@ -228,6 +252,7 @@ export async function cmdBuild(args: string[]): Promise<number> {
     cpus: flags.cpus as number | undefined,
     memMiB: flags.mem as number | undefined,
     headerLines: flags["header-lines"] as number | undefined,
+    outDir: flags.out as string | undefined,
     env,
   });
   const status = r.exitCode !== 0 ? r.exitCode : r.checksumOk ? 0 : 1;

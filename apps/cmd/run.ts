@@ -1,7 +1,8 @@
 // nozero run: boot a machine, run one program as a user, report.
 
 import { pathToFileURL } from "node:url";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { MACHINE_NAMES } from "../../kernel/cost/machines.ts";
 import { formatOpreport, profileRows } from "../../kernel/cost/oprofile.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
@@ -15,8 +16,9 @@ export const RUN_USAGE = `usage: nozero run [--uid N|--user NAME] [--mem MiB] [-
                   [--machine ${MACHINE_NAMES.join("|")}|FILE.json] [--strace] [--profile] [--json]
                   PROGRAM [ARGS...]
   PROGRAM is a program of the emulated system (sh, smiffy, ...), a path in it,
-  or a TypeScript module on the host (./prog.ts) whose default export is
-  main(argv, envp, libc).
+  a TypeScript module on the host (./prog.ts) whose default export is
+  main(argv, envp, libc), or a host file with a / in its name (an NZX
+  executable such as ./a.out, or a #! script), copied in at the same path.
 `;
 
 const SPEC: FlagSpec = {
@@ -58,6 +60,7 @@ export async function cmdRun(args: string[]): Promise<number> {
     strace: flags.strace ? (line, pid) => (json ? strace.push(`[pid ${pid}] ${line}`) : process.stderr.write(`[pid ${pid}] ${line}\n`)) : undefined,
   });
   if (/\.[cm]?[tj]s$/.test(rest[0])) await installHostProgram(m, rest[0]);
+  else if (rest[0].includes("/") && existsSync(rest[0])) rest[0] = installHostFile(m, rest[0]);
   const r = m.run(rest, { uid, env: hostEnv() });
   const wallSeconds = (performance.now() - wallStart) / 1000;
   if (json) {
@@ -78,6 +81,14 @@ export async function cmdRun(args: string[]): Promise<number> {
     process.stderr.write(formatOpreport(r.profile, m.k.machine) + "\n");
   }
   return r.exitCode;
+}
+
+/** A host file (an NZX executable such as a.out, or a #! script) installed at the same path in the machine. */
+function installHostFile(m: Machine, file: string): string {
+  const path = resolve(file);
+  m.k.vfs.mkdirs(dirname(path));
+  m.k.vfs.writeFile(path, readFileSync(path), 0o755);
+  return path;
 }
 
 /** Load a host TypeScript module as a program and install it at the same path in the machine (cwd /). */

@@ -1,7 +1,9 @@
 // The nozero command line, run as a user would run it (a child process).
 
 import { spawnSync } from "node:child_process";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -86,5 +88,21 @@ describe("nozero run", () => {
     expect(off.stderr).not.toMatch(/brk2|MAP_NOZERO/);
     expect(off.stderr).toMatch(/brk\(0x[0-9a-f]+\) = 0x/);
     expect(off.stdout).toContain("stock mode");
+  });
+
+  it("runs host files: an NZX executable that `nozero build --out` left, and a #! script", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nozero-out-"));
+    const b = nozero(["build", "--files", "3", "--header-lines", "200", "--out", dir, "--json"]);
+    expect(b.code).toBe(0);
+    const expected = (JSON.parse(b.stdout) as { programOutput: string }).programOutput;
+    expect(readFileSync(join(dir, "prog")).subarray(0, 4).toString("latin1")).toBe("\x7fNZX");
+    expect(existsSync(join(dir, "init/main.o"))).toBe(true);
+    const r = nozero(["run", join(dir, "prog")]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(expected);
+    writeFileSync(join(dir, "s.sh"), "#!/bin/sh\necho hi from $0\nexit 4\n");
+    const s = nozero(["run", join(dir, "s.sh")]);
+    expect(s.code).toBe(4);
+    expect(s.stdout).toBe(`hi from ${join(dir, "s.sh")}\n`);
   });
 });
