@@ -546,11 +546,9 @@ function runOps(mode: Mode, ops: Op[]): string | null {
   const run = new Run(mode, ops);
   machine.install("mprop", (_argv, _envp, libc) => run.main(libc));
   const r = machine.run(["mprop"], { uid: UID, env: ["PATH=/bin", "HOME=/tmp", ...mode.env] });
-  if (run.failure !== null) return run.failure;
-  if (r.exitCode !== 0) {
-    const log = machine.k.logLines.slice(-3).join(" | ");
-    return run.report(new CheckFailure(`the program ended with exit code ${r.exitCode} (signal ${r.signal}); stderr: ${JSON.stringify(r.stderr)}; kernel log: ${log}`));
-  }
+  const ended = `the program ended with exit code ${r.exitCode} (signal ${r.signal}); stderr: ${JSON.stringify(r.stderr)}`;
+  if (run.failure !== null) return r.exitCode === 0 || r.exitCode === 1 ? run.failure : `${run.failure}\n${ended}`;
+  if (r.exitCode !== 0) return run.report(new CheckFailure(`${ended}; kernel log: ${machine.k.logLines.slice(-3).join(" | ")}`));
   if (run.at !== ops.length) return run.report(new CheckFailure("the program stopped early"));
   tally.runs++;
   tally.ops += ops.length;
