@@ -142,7 +142,7 @@ function expandStack(mm: Mm, vma: Vma, vaddr: number): boolean {
   const prev = i > 0 ? mm.vmas.list[i - 1] : null;
   if (prev !== null && prev.end > start) return false;
   vma.pgoff -= (vma.start - start) >>> PAGE_SHIFT;
-  vma.start = start;
+  mm.vmas.resize(vma, start, vma.end);
   mm.noteVm();
   return true;
 }

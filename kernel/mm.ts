@@ -55,9 +55,7 @@ export class Mm {
 
   /** total_vm in pages. */
   get totalVm(): number {
-    let n = 0;
-    for (const v of this.vmas.list) n += v.pages;
-    return n;
+    return this.vmas.totalPages;
   }
 
   noteRss(): void {

@@ -3,7 +3,7 @@
 // negative errno; page-level work is in fault.ts and memory.ts.
 
 import { Kev } from "./cost/events.ts";
-import { EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from "./errno.ts";
+import { EACCES, EAGAIN, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from "./errno.ts";
 import { handleMmFault } from "./fault.ts";
 import { movePageTables, zapRange } from "./memory.ts";
 import type { Mm } from "./mm.ts";
@@ -132,33 +132,41 @@ export function unmapRange(mm: Mm, start: number, end: number): number {
 
 /**
  * Give every VMA part inside [start, end) new flags (mprotect_fixup,
- * madvise_update_vma): split at the edges, apply, merge back. The range must
- * be fully mapped. `update` maps old flags to new ones.
+ * madvise_update_vma): split at the edges, apply, merge back, and hand each
+ * resulting VMA to `done`. The range must be fully mapped. A split that would
+ * pass vm.max_map_count fails with ENOMEM, as split_vma does, leaving the
+ * VMAs before it changed.
  */
-function setFlagsRange(mm: Mm, start: number, end: number, update: (flags: number) => number): Vma[] {
-  const out: Vma[] = [];
+function setFlagsRange(mm: Mm, start: number, end: number, update: (flags: number) => number, done?: (v: Vma) => void): number {
   for (let v of mm.vmas.range(start, end)) {
     const nf = update(v.flags);
-    if (nf === v.flags) {
-      out.push(v);
-      continue;
+    if (nf !== v.flags) {
+      if (v.start < start) {
+        if (mm.vmas.count >= MAX_MAP_COUNT) return -ENOMEM;
+        v = mm.vmas.split(v, start);
+      }
+      if (v.end > end) {
+        if (mm.vmas.count >= MAX_MAP_COUNT) return -ENOMEM;
+        mm.vmas.split(v, end);
+      }
+      v.flags = nf;
+      chargeVma(mm);
+      v = mm.vmas.mergeAround(v);
     }
-    if (v.start < start) v = mm.vmas.split(v, start);
-    if (v.end > end) mm.vmas.split(v, end);
-    v.flags = nf;
-    chargeVma(mm);
-    out.push(mm.vmas.mergeAround(v));
+    done?.(v);
   }
-  return out;
+  return 0;
 }
 
-/** Fault in [start, end) as MAP_POPULATE does; failures are ignored. */
-function populate(mm: Mm, start: number, end: number, write: boolean): void {
+/** Fault in [start, end) as MAP_POPULATE does; stops at the first failure and returns it (mmap ignores it). */
+function populate(mm: Mm, start: number, end: number, write: boolean): number {
   for (let a = start; a < end; a += PAGE_SIZE) {
     const pte = mm.pte(a);
     if ((pte & PTE_P) && (!write || pte & PTE_RW)) continue;
-    if (handleMmFault(mm, a, write) < 0) return;
+    const r = handleMmFault(mm, a, write);
+    if (r < 0) return r;
   }
+  return 0;
 }
 
 // ---- the syscalls' bodies ------------------------------------------------------------
@@ -271,9 +279,8 @@ export function doMprotect(mm: Mm, start: number, len: number, prot: number): nu
   if (err === 0 && covered < end) err = -ENOMEM;
   const stop = Math.min(covered, end);
   if (stop > start) {
-    for (const v of setFlagsRange(mm, start, stop, (f) => mprotectFlags(f, want))) {
-      changePteProtection(mm, Math.max(v.start, start), Math.min(v.end, stop), v.flags);
-    }
+    const r = setFlagsRange(mm, start, stop, (f) => mprotectFlags(f, want), (v) => changePteProtection(mm, Math.max(v.start, start), Math.min(v.end, stop), v.flags));
+    if (r < 0) return r;
   }
   return err;
 }
@@ -338,7 +345,7 @@ export function doMremap(mm: Mm, addr: number, oldLen: number, newLen: number, f
   // vma_expandable: grow in place if the VMA ends here and the space above is free.
   const newEnd = addr + newLen;
   if (addr + oldLen === vma.end && newEnd <= TASK_SIZE && !mm.vmas.intersects(vma.end, newEnd)) {
-    vma.end = newEnd;
+    mm.vmas.resize(vma, vma.start, newEnd);
     mm.vmas.mergeAround(vma);
     chargeVma(mm);
     mm.noteVm();
@@ -405,6 +412,9 @@ const VALID_ADVICE = new Set([
   M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTNEED, M.MADV_FREE,
   M.MADV_REMOVE, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE,
   M.MADV_DONTDUMP, M.MADV_DODUMP, M.MADV_WIPEONFORK, M.MADV_KEEPONFORK,
+  // Linux 5.4-6.x: KSM (no merging here), reclaim hints (no swap), populate, DONTNEED on locked VMAs.
+  M.MADV_MERGEABLE, M.MADV_UNMERGEABLE, M.MADV_COLD, M.MADV_PAGEOUT,
+  M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE, M.MADV_DONTNEED_LOCKED,
 ]);
 
 /** madvise. Applies to the mapped parts of the range; a hole makes the result ENOMEM. */
@@ -428,11 +438,26 @@ export function doMadvise(mm: Mm, start: number, lenIn: number, advice: number):
 
 function adviseVma(mm: Mm, v: Vma, start: number, end: number, advice: number): number {
   const privateAnon = v.obj === null && !(v.flags & VM_SHARED);
+  // madvise_vma_behavior reports a failed split (max_map_count) as EAGAIN.
+  const setFlags = (update: (f: number) => number): number => {
+    const r = setFlagsRange(mm, start, end, update);
+    return r === -ENOMEM ? -EAGAIN : r;
+  };
   switch (advice) {
     case M.MADV_DONTNEED:
       if (v.flags & VM_LOCKED) return -EINVAL;
       zapRange(mm, start, end);
       return 0;
+    case M.MADV_DONTNEED_LOCKED:
+      zapRange(mm, start, end);
+      return 0;
+    case M.MADV_POPULATE_READ:
+    case M.MADV_POPULATE_WRITE: {
+      // As Linux 6.18 answers: no access at all, or a write populate of a read-only VMA, is EINVAL.
+      const write = advice === M.MADV_POPULATE_WRITE;
+      if (!(v.flags & VM_ACCESS) || (write && !(v.flags & VM_WRITE))) return -EINVAL;
+      return populate(mm, start, end, write) < 0 ? -ENOMEM : 0;
+    }
     case M.MADV_FREE:
       if (!privateAnon) return -EINVAL;
       markLazyfree(mm, start, end);
@@ -440,18 +465,14 @@ function adviseVma(mm: Mm, v: Vma, start: number, end: number, advice: number): 
     case M.MADV_REMOVE:
       return v.flags & VM_SHARED ? (zapRange(mm, start, end), 0) : -EACCES;
     case M.MADV_DONTFORK:
-      setFlagsRange(mm, start, end, (f) => f | VM_DONTCOPY);
-      return 0;
+      return setFlags((f) => f | VM_DONTCOPY);
     case M.MADV_DOFORK:
-      setFlagsRange(mm, start, end, (f) => f & ~VM_DONTCOPY);
-      return 0;
+      return setFlags((f) => f & ~VM_DONTCOPY);
     case M.MADV_WIPEONFORK:
       if (!privateAnon) return -EINVAL;
-      setFlagsRange(mm, start, end, (f) => f | VM_WIPEONFORK);
-      return 0;
+      return setFlags((f) => f | VM_WIPEONFORK);
     case M.MADV_KEEPONFORK:
-      setFlagsRange(mm, start, end, (f) => f & ~VM_WIPEONFORK);
-      return 0;
+      return setFlags((f) => f & ~VM_WIPEONFORK);
     default:
       return 0;
   }

@@ -62,9 +62,22 @@ export class Vma {
 export class VmaList {
   readonly list: Vma[] = [];
   private cache: Vma | null = null;
+  /** Pages the VMAs cover (total_vm), kept as they change so mmap stays O(log n) with 65k VMAs. */
+  private pages = 0;
 
   get count(): number {
     return this.list.length;
+  }
+
+  get totalPages(): number {
+    return this.pages;
+  }
+
+  /** Move a VMA's bounds in place (stack growth, mremap in place); the caller keeps the list sorted. */
+  resize(v: Vma, start: number, end: number): void {
+    this.pages += ((end - start) >>> PAGE_SHIFT) - v.pages;
+    v.start = start;
+    v.end = end;
   }
 
   /** Index of the first VMA with end > addr (list.length if none). */
@@ -112,11 +125,15 @@ export class VmaList {
 
   insert(v: Vma): void {
     this.list.splice(this.indexAfter(v.start), 0, v);
+    this.pages += v.pages;
   }
 
   remove(v: Vma): void {
     const i = this.list.indexOf(v);
-    if (i >= 0) this.list.splice(i, 1);
+    if (i >= 0) {
+      this.list.splice(i, 1);
+      this.pages -= v.pages;
+    }
     if (this.cache === v) this.cache = null;
   }
 

@@ -34,15 +34,15 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  EEXIST, EFAULT, EINVAL, ENOMEM, ENOSYS, EOVERFLOW, EPERM,
+  EAGAIN, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSYS, EOVERFLOW, EPERM,
 } from "../../kernel/errno.ts";
 import type { Kernel } from "../../kernel/kernel.ts";
 import {
-  BRK_NOZERO, MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
+  BRK_NOZERO, MADV_DONTFORK, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_POPULATE_WRITE, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
   MAP_HUGETLB, MAP_NOZERO, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
-  MREMAP_MAYMOVE, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE,
+  MREMAP_MAYMOVE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE,
 } from "../../kernel/mman.ts";
-import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from "../../kernel/param.ts";
+import { MAX_MAP_COUNT, MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from "../../kernel/param.ts";
 import { NR } from "../../kernel/syscall.ts";
 import type { Task } from "../../kernel/task.ts";
 import { VM_NOZERO, VM_READ, VM_WRITE } from "../../kernel/vma.ts";
@@ -207,6 +207,15 @@ const CASES: Readonly<Record<string, ProbeCase>> = {
   "madvise.free_shared": { cls: "MADV_FREE on shared anonymous", run: (p) => report(p.sc(NR.madvise, p.sh, 0x1000, 8)) },
   "madvise.len_wraps": { cls: "length that page-aligns to 0 (wraps)", run: (p) => report(p.sc(NR.madvise, p.m, 0xffffffff, 4)) },
   "madvise.wipeonfork_shared": { cls: "MADV_WIPEONFORK on shared anonymous", run: (p) => report(p.sc(NR.madvise, p.sh, 0x1000, 18)) },
+  "madvise.cold": { cls: "MADV_COLD (a hint)", run: (p) => report(p.sc(NR.madvise, p.m, 0x4000, 20)) },
+  "madvise.pageout": { cls: "MADV_PAGEOUT (a hint)", run: (p) => report(p.sc(NR.madvise, p.m, 0x4000, 21)) },
+  "madvise.populate_read": { cls: "MADV_POPULATE_READ", run: (p) => report(p.sc(NR.madvise, p.m, 0x4000, 22)) },
+  "madvise.populate_write_fresh": { cls: "MADV_POPULATE_WRITE on a fresh RW mapping", run: (p) => report(p.sc(NR.madvise, p.mmap2(0, 0x4000, PR, PRIV, -1, 0), 0x4000, 23)) },
+  "madvise.populate_write_ro": { cls: "MADV_POPULATE_WRITE on a read-only mapping", run: (p) => report(p.sc(NR.madvise, p.mmap2(0, 0x1000, 1, PRIV, -1, 0), 0x1000, 23)) },
+  "madvise.populate_read_none": { cls: "MADV_POPULATE_READ on PROT_NONE", run: (p) => report(p.sc(NR.madvise, p.mmap2(0, 0x1000, 0, PRIV, -1, 0), 0x1000, 22)) },
+  "madvise.populate_hole": { cls: "MADV_POPULATE_READ over a hole", run: (p) => report(p.sc(NR.madvise, p.holed(), 0x4000, 22)) },
+  "madvise.dontneed_locked": { cls: "MADV_DONTNEED_LOCKED", run: (p) => report(p.sc(NR.madvise, p.m, 0x1000, 24)) },
+  "madvise.collapse": { cls: "MADV_COLLAPSE (no THP here)", run: (p) => report(p.sc(NR.madvise, p.m, 0x1000, 25)) },
 
   // brk(addr): never an errno; the probe reports whether the break moved.
   "brk.below_start": {
@@ -615,6 +624,49 @@ describe("madvise", () => {
   it("madvise(0, 0, advice) probes support: 0", () => {
     const p = new Probe();
     expect(p.sc(NR.madvise, 0, 0, MADV_FREE)).toBe(0);
+  });
+
+  it("MADV_POPULATE_WRITE faults every page in; MADV_DONTNEED_LOCKED zaps them", () => {
+    const p = new Probe();
+    const a = p.mmap2(0, 0x4000, PR, PRIV, -1, 0);
+    expect(p.sc(NR.madvise, a, 0x4000, MADV_POPULATE_WRITE)).toBe(0);
+    expect(p.t.mm!.rssAnon).toBe(4);
+    expect(p.sc(NR.madvise, a, 0x4000, MADV_DONTNEED_LOCKED)).toBe(0);
+    expect(p.t.mm!.rssAnon).toBe(0);
+  });
+});
+
+describe("vm.max_map_count", () => {
+  /** A probe whose process is at the limit, and a 4-page mapping of its own to split. */
+  function nearLimit(): { p: Probe; big: number } {
+    const p = new Probe();
+    // PROT_EXEC keeps it from merging with the mapping made next to it.
+    const big = p.mmap2(0, 0x4000, PR | PROT_EXEC, PRIV, -1, 0);
+    const vmas = () => p.t.mm!.vmas.count;
+    // Alternate protections page by page in a large mapping: each mprotect adds two VMAs.
+    const pages = 2 * (MAX_MAP_COUNT - vmas()) + 8;
+    const base = p.mmap2(0, pages * PAGE_SIZE, PR, PRIV, -1, 0);
+    for (let i = 1; vmas() + 2 <= MAX_MAP_COUNT && i < pages; i += 2) p.sc(NR.mprotect, base + i * PAGE_SIZE, PAGE_SIZE, PROT_READ);
+    // Top up with single pages whose protections differ from their neighbours'.
+    for (let n = 0; vmas() < MAX_MAP_COUNT && n < 4; n++) p.mmap2(0, PAGE_SIZE, n & 1 ? PROT_READ : PROT_WRITE, PRIV, -1, 0);
+    expect(vmas()).toBe(MAX_MAP_COUNT);
+    return { p, big };
+  }
+
+  it("an mprotect that must split a VMA past the limit fails with ENOMEM and changes nothing", () => {
+    const { p, big } = nearLimit();
+    const before = p.t.mm!.vmas.count;
+    expect(p.sc(NR.mprotect, big + PAGE_SIZE, PAGE_SIZE, PROT_READ)).toBe(err(ENOMEM));
+    expect(p.t.mm!.vmas.count).toBe(before);
+    expect(p.t.mm!.vmas.find(big + PAGE_SIZE)!.flags & VM_WRITE).toBe(VM_WRITE);
+    // Changing a whole VMA needs no split and still works.
+    expect(p.sc(NR.mprotect, big, 0x4000, PROT_READ)).toBe(0);
+  });
+
+  it("a madvise that must split past the limit fails with EAGAIN, as madvise_vma_behavior maps it", () => {
+    const { p, big } = nearLimit();
+    expect(p.sc(NR.madvise, big + PAGE_SIZE, PAGE_SIZE, MADV_DONTFORK)).toBe(err(EAGAIN));
+    expect(p.sc(NR.madvise, big, 0x4000, MADV_DONTFORK)).toBe(0);
   });
 });
 

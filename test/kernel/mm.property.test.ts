@@ -1004,6 +1004,8 @@ function runScenario(cfg: Cfg, ops: Op[], tally: Tally): void {
       if (i > 0 && vl[i - 1].end > v.start) fail(`VMAs overlap or are unsorted at ${hex(v.start)}`);
       if (i > 0 && vl[i - 1].canMergeWith(v)) fail(`VMAs [${wa(vl[i - 1].start)}, ${wa(v.start)}) and [${wa(v.start)}, ${wa(v.end)}) should have merged`);
     }
+    const covered = vl.reduce((n, v) => n + v.pages, 0);
+    if (mm.totalVm !== covered) fail(`total_vm ${mm.totalVm} pages, but the VMAs cover ${covered}`);
     // ... and exactly the partition the model's pages imply.
     const runs: { start: number; end: number; p: Page }[] = [];
     for (const a of [...m.pages.keys()].sort((x, y) => x - y)) {

@@ -119,6 +119,17 @@ void _start(void) {
   report("madvise.free_shared", sc(SYS_madvise, sh, 0x1000, 8, 0, 0, 0));
   report("madvise.len_wraps", sc(SYS_madvise, m, 0xffffffff, 4, 0, 0, 0));
   report("madvise.wipeonfork_shared", sc(SYS_madvise, sh, 0x1000, 18, 0, 0, 0));
+  report("madvise.cold", sc(SYS_madvise, m, 0x4000, 20, 0, 0, 0));
+  report("madvise.pageout", sc(SYS_madvise, m, 0x4000, 21, 0, 0, 0));
+  report("madvise.populate_read", sc(SYS_madvise, m, 0x4000, 22, 0, 0, 0));
+  /* Not on m: on a 64-bit kernel mprotect.len_wraps did not wrap (compat len
+     is 64-bit), so it made m read-only before failing with ENOMEM. */
+  report("madvise.populate_write_fresh", sc(SYS_madvise, mmap2(0, 0x4000, PR, PRIV, -1, 0), 0x4000, 23, 0, 0, 0));
+  report("madvise.populate_write_ro", sc(SYS_madvise, mmap2(0, 0x1000, 1, PRIV, -1, 0), 0x1000, 23, 0, 0, 0));
+  report("madvise.populate_read_none", sc(SYS_madvise, mmap2(0, 0x1000, 0, PRIV, -1, 0), 0x1000, 22, 0, 0, 0));
+  report("madvise.populate_hole", sc(SYS_madvise, holed(), 0x4000, 22, 0, 0, 0));
+  report("madvise.dontneed_locked", sc(SYS_madvise, m, 0x1000, 24, 0, 0, 0));
+  report("madvise.collapse", sc(SYS_madvise, m, 0x1000, 25, 0, 0, 0));
 
   long b0 = sc(SYS_brk, 0, 0, 0, 0, 0, 0);
   out("brk.below_start "); out(sc(SYS_brk, b0 - 0x100000, 0, 0, 0, 0, 0) == b0 ? "unchanged" : "moved"); out("\n");
