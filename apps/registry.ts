@@ -11,6 +11,7 @@ import falseMain from "./bin/false.ts";
 import id from "./bin/id.ts";
 import kill from "./bin/kill.ts";
 import ls from "./bin/ls.ts";
+import rm from "./bin/rm.ts";
 import sh from "./bin/sh.ts";
 import sleep from "./bin/sleep.ts";
 import su from "./bin/su.ts";
@@ -56,6 +57,7 @@ export const PROGRAMS: Record<string, ProgramSpec> = {
   false: { main: falseMain },
   id: { main: id },
   ls: { main: ls },
+  rm: { main: rm },
   sleep: { main: sleep },
   kill: { main: kill },
   as: { main: as },

@@ -496,6 +496,9 @@ export class Libc {
   mkdir(path: string, mode = 0o777): number {
     return this.syscall(NR.mkdir, this.cstr(path), mode);
   }
+  rmdir(path: string): number {
+    return this.syscall(NR.rmdir, this.cstr(path));
+  }
   chdir(path: string): number {
     return this.syscall(NR.chdir, this.cstr(path));
   }

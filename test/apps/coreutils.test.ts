@@ -313,3 +313,36 @@ describe("kill", () => {
     expect(run(["kill"]).exitCode).toBe(1);
   });
 });
+
+describe("rm", () => {
+  const tree = (m: Machine) => {
+    m.k.vfs.mkdirs("/tmp/d/e");
+    m.k.vfs.writeFile("/tmp/d/a", "a");
+    m.k.vfs.writeFile("/tmp/d/e/b", "b");
+    m.k.vfs.writeFile("/tmp/f", "f");
+  };
+
+  it("removes files; a directory needs -r; a missing file is an error without -f", () => {
+    const r = run(["sh", "-c", "rm /tmp/f /tmp/d /tmp/none; echo $?; ls /tmp"], { setup: tree });
+    expect(r.stderr).toBe("rm: cannot remove '/tmp/d': Is a directory\nrm: cannot remove '/tmp/none': No such file or directory\n");
+    expect(r.stdout).toBe("1\nd\n");
+  });
+
+  it("-r empties and removes a tree depth first; -f ignores what is missing", () => {
+    const r = run(["sh", "-c", "rm -rf /tmp/d /tmp/none && ls /tmp && rm -f; echo $?"], { setup: tree });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("f\n0\n");
+  });
+
+  it("is refused what the user may not remove (sticky /tmp too), and goes on with the rest", () => {
+    const r = run(["sh", "-c", "rm /etc/passwd /tmp/f /tmp/mine; ls /tmp"], {
+      uid: 1000,
+      setup: (m) => {
+        tree(m);
+        m.k.vfs.writeFile("/tmp/mine", "x", 0o644, 1000, 1000);
+      },
+    });
+    expect(r.stderr).toBe("rm: cannot remove '/etc/passwd': Permission denied\nrm: cannot remove '/tmp/f': Operation not permitted\n");
+    expect(r.stdout).toBe("d\nf\n");
+  });
+});
