@@ -14,6 +14,7 @@ import { Counters } from "../../kernel/cost/events.ts";
 import { clearPageCycles, price } from "../../kernel/cost/price.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { Machine, resolveMachine } from "../machine.ts";
+import { type SizeClass, formatHistogram, sizeHistogram } from "../replay/histogram.ts";
 import { MtraceError, parseMtrace } from "../replay/mtrace.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
 import { hostEnv, machineFlag } from "./host.ts";
@@ -66,6 +67,8 @@ export interface ReplayResult {
   failedInTrace: number;
   peakLiveBytes: number;
   leakedBlocks: number;
+  /** Requests (malloc, realloc) by power-of-two size class. */
+  histogram: SizeClass[];
   touch: string;
   runs: number;
   policy: ZeroPolicyName;
@@ -165,6 +168,7 @@ export function runReplay(name: string, text: string, opts: ReplayOptions = {}):
     failedInTrace: ops.failed,
     peakLiveBytes: ops.peakLiveBytes,
     leakedBlocks: ops.leaked,
+    histogram: sizeHistogram(ops),
     touch,
     runs,
     policy,
@@ -212,6 +216,7 @@ export async function cmdReplay(args: string[]): Promise<number> {
   const lines = [
     `nozero replay: ${r.trace}: ${r.operations} operations (${r.mallocs} malloc, ${r.frees} free, ${r.reallocs} realloc) from ${r.lines} lines`,
     `  peak live ${r.peakLiveBytes} bytes; ${r.leakedBlocks} blocks never freed; ${r.unmatchedFrees} frees of blocks from before the trace`,
+    `  request sizes: ${formatHistogram(r.histogram)}`,
     `  ${r.runs} run(s) per machine, touch ${r.touch}, policy ${r.policy}, machine ${r.machine}, user ${r.user}`,
     "",
     `  ${"".padEnd(22)}${"stock".padStart(16)}${"MALLOC_NOZERO=1".padStart(18)}`,

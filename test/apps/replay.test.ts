@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { readTrace, runReplay } from "../../apps/cmd/replay.ts";
 import mtraceReplay from "../../apps/bin/mtrace-replay.ts";
 import { Machine } from "../../apps/machine.ts";
+import { sizeHistogram } from "../../apps/replay/histogram.ts";
 import { MtraceError, OP_FREE, OP_MALLOC, OP_REALLOC, parseMtrace } from "../../apps/replay/mtrace.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -87,6 +88,18 @@ describe("parseMtrace", () => {
     expect(e.line).toBe(line);
     expect(e.detail).toContain(detail);
     expect(e.message).toBe(`line ${line}: ${e.detail}`);
+  });
+});
+
+describe("sizeHistogram", () => {
+  it("counts mallocs and reallocs by power-of-two class, not frees", () => {
+    const h = sizeHistogram(parseMtrace("+ 0x1 0\n+ 0x2 0x10\n+ 0x3 0x11\n< 0x3\n> 0x4 0x40000\n- 0x4\n+ 0x5 0x20001\n"));
+    const nonEmpty = h.filter((c) => c.count > 0).map((c) => [c.label, c.count, c.bytes]);
+    expect(nonEmpty).toEqual([
+      ["<=16", 2, 16],
+      ["<=32", 1, 17],
+      [">128K", 2, 0x40000 + 0x20001],
+    ]);
   });
 });
 
