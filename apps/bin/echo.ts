@@ -9,7 +9,11 @@
 
 import type { Libc } from "../../libc/libc.ts";
 
-function escapes(s: string): { text: string; stop: boolean } {
+/**
+ * Backslash escapes as echo -e reads them; `hex` adds GNU's \xHH (dash's
+ * builtin echo, which always interprets escapes, has no \x).
+ */
+export function echoEscapes(s: string, hex: boolean): { text: string; stop: boolean } {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
@@ -30,9 +34,13 @@ function escapes(s: string): { text: string; stop: boolean } {
       case "v": out += "\v"; break;
       case "\\": out += "\\"; break;
       case "x": {
-        let hex = "";
-        while (hex.length < 2 && /[0-9a-fA-F]/.test(s[i + 1] ?? "")) hex += s[++i];
-        out += hex === "" ? "\\x" : String.fromCharCode(parseInt(hex, 16));
+        if (!hex) {
+          out += "\\x";
+          break;
+        }
+        let digits = "";
+        while (digits.length < 2 && /[0-9a-fA-F]/.test(s[i + 1] ?? "")) digits += s[++i];
+        out += digits === "" ? "\\x" : String.fromCharCode(parseInt(digits, 16));
         break;
       }
       case "0": {
@@ -69,7 +77,7 @@ export default function main(argv: string[], _envp: string[], libc: Libc): numbe
       out += args[k];
       continue;
     }
-    const r = escapes(args[k]);
+    const r = echoEscapes(args[k], true);
     out += r.text;
     if (r.stop) {
       libc.dprint(1, out);

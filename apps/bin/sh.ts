@@ -41,6 +41,7 @@ import {
   type Libc, O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, WEXITSTATUS, WIFSIGNALED, WTERMSIG,
 } from "../../libc/libc.ts";
 import { findCommand } from "./path.ts";
+import { echoEscapes } from "./echo.ts";
 
 const ENOENT = 2;
 const EACCES = 13;
@@ -1533,7 +1534,7 @@ export function builtinEcho(l: Libc, argv: string[]): number {
   let out = "";
   for (let i = 0; i < args.length; i++) {
     if (i > 0) out += " ";
-    const r = unescape(args[i]);
+    const r = echoEscapes(args[i], false);
     out += r.text;
     if (r.stop) {
       l.dprint(1, out);
@@ -1542,44 +1543,6 @@ export function builtinEcho(l: Libc, argv: string[]): number {
   }
   l.dprint(1, newline ? out + "\n" : out);
   return 0;
-}
-
-/** echo's backslash escapes: \a \b \c \f \n \r \t \v \\ \0NNN. */
-export function unescape(s: string): { text: string; stop: boolean } {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c !== "\\" || i + 1 >= s.length) {
-      out += c;
-      continue;
-    }
-    const n = s[++i];
-    switch (n) {
-      case "a": out += "\x07"; break;
-      case "b": out += "\b"; break;
-      case "c": return { text: out, stop: true };
-      case "e": out += "\x1b"; break;
-      case "f": out += "\f"; break;
-      case "n": out += "\n"; break;
-      case "r": out += "\r"; break;
-      case "t": out += "\t"; break;
-      case "v": out += "\v"; break;
-      case "\\": out += "\\"; break;
-      case "0": {
-        let v = 0;
-        let k = 0;
-        while (k < 3 && /[0-7]/.test(s[i + 1] ?? "")) {
-          v = v * 8 + Number(s[++i]);
-          k++;
-        }
-        out += String.fromCharCode(v & 0xff);
-        break;
-      }
-      default:
-        out += "\\" + n;
-    }
-  }
-  return { text: out, stop: false };
 }
 
 /** 'value' with embedded quotes, as dash's export -p prints it. */
