@@ -14,14 +14,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { USERS } from "../../kernel/boot_fs.ts";
 import { MACHINE_NAMES, type MachineProfile } from "../../kernel/cost/machines.ts";
-import { type ProfileRow, formatOpreport, profileRows, symbolRank } from "../../kernel/cost/oprofile.ts";
-import { clearPageCycles } from "../../kernel/cost/price.ts";
+import { formatOpreport } from "../../kernel/cost/oprofile.ts";
 import { credFor } from "../../kernel/task.ts";
 import type { Task } from "../../kernel/task.ts";
 import type { Inode } from "../../kernel/vfs/inode.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { generateTree } from "../gentree/gentree.ts";
 import { Machine, type RunResult, resolveMachine } from "../machine.ts";
+import { type RunFigures, runFigures } from "./figures.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
 import { hostEnv, machineFlag } from "./host.ts";
 
@@ -76,7 +76,7 @@ export interface BuildOptions {
   outDir?: string;
 }
 
-export interface BuildResult {
+export interface BuildResult extends RunFigures {
   files: number;
   jobs: number;
   seed: number;
@@ -97,17 +97,9 @@ export interface BuildResult {
   outputHash: string;
   objectHashes: Record<string, string>;
   executableHash: string;
-  /** The make run: elapsed simulated time, all cycles, minor faults. */
-  simulatedSeconds: number;
-  cycles: number;
-  minflt: number;
-  clearPageCycles: number;
-  clearPageShare: number;
-  clearPageRank: number;
   /** Processes the build ran (forks), and by the program each last exec'd. */
   processes: number;
   processesByProgram: Record<string, number>;
-  profile: ProfileRow[];
   wallSeconds: number;
 }
 
@@ -188,7 +180,6 @@ export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult;
     if (typeof top !== "number") copyOut(k.vfs, top, opts.outDir);
   }
 
-  const clear = clearPageCycles(r.counters, machineProfile);
   const processes = Object.values(byProgram).reduce((a, b) => a + b, 0);
   const result: BuildResult = {
     files, jobs, seed, policy, machine: machineName, user: userName, nozeroEnv,
@@ -202,15 +193,9 @@ export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult;
     outputHash: whole.digest("hex"),
     objectHashes,
     executableHash,
-    simulatedSeconds: r.simulatedSeconds,
-    cycles: r.cycles,
-    minflt: r.minflt,
-    clearPageCycles: clear,
-    clearPageShare: r.cycles > 0 ? clear / r.cycles : 0,
-    clearPageRank: symbolRank(r.profile, "clear_page").rank,
+    ...runFigures(r, machineProfile, 15),
     processes,
     processesByProgram: byProgram,
-    profile: profileRows(r.profile, 15),
     wallSeconds: (performance.now() - wall) / 1000,
   };
   return { result, run: r };

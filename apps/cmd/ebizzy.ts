@@ -2,10 +2,10 @@
 // its output and the top of the profile; --json for the figures.
 
 import { MACHINE_NAMES, type MachineProfile } from "../../kernel/cost/machines.ts";
-import { formatOpreport, profileRows, symbolRank } from "../../kernel/cost/oprofile.ts";
-import { clearPageCycles } from "../../kernel/cost/price.ts";
+import { formatOpreport } from "../../kernel/cost/oprofile.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { Machine } from "../machine.ts";
+import { type RunFigures, runFigures } from "./figures.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
 import { hostEnv, machineFlag } from "./host.ts";
 
@@ -23,19 +23,12 @@ const SPEC: FlagSpec = {
   json: { kind: "bool" },
 };
 
-export interface EbizzyResult {
+export interface EbizzyResult extends RunFigures {
   exitCode: number;
   stdout: string;
   stderr: string;
   recordsPerSecond: number;
-  simulatedSeconds: number;
-  cycles: number;
-  minflt: number;
-  clearPageCycles: number;
-  clearPageShare: number;
-  clearPageRank: number;
   wallSeconds: number;
-  profile: ReturnType<typeof profileRows>;
 }
 
 /** Run ebizzy with `args` on a fresh machine. */
@@ -43,22 +36,14 @@ export function runEbizzy(args: string[], o: { policy?: ZeroPolicyName; machine?
   const wall = performance.now();
   const m = new Machine({ policy: o.policy ?? "nozero", machine: o.machine ?? "host", memMiB: o.memMiB ?? 256, cpus: o.cpus ?? 2 });
   const r = m.run(["ebizzy", ...args], { env: o.env ?? ["PATH=/bin"] });
-  const machine = m.k.machine;
-  const clear = clearPageCycles(r.counters, machine);
   const rps = /^(\d+) records\/s$/m.exec(r.stdout);
   return {
     exitCode: r.exitCode,
     stdout: r.stdout,
     stderr: r.stderr,
     recordsPerSecond: rps ? Number(rps[1]) : 0,
-    simulatedSeconds: r.simulatedSeconds,
-    cycles: r.cycles,
-    minflt: r.minflt,
-    clearPageCycles: clear,
-    clearPageShare: r.cycles > 0 ? clear / r.cycles : 0,
-    clearPageRank: symbolRank(r.profile, "clear_page").rank,
+    ...runFigures(r, m.k.machine, 10),
     wallSeconds: (performance.now() - wall) / 1000,
-    profile: profileRows(r.profile, 10),
   };
 }
 

@@ -9,13 +9,14 @@ import { basename } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { USERS } from "../../kernel/boot_fs.ts";
 import { MACHINE_NAMES, type MachineProfile } from "../../kernel/cost/machines.ts";
-import { type ProfileRow, formatOpreport, profileRows, symbolRank } from "../../kernel/cost/oprofile.ts";
+import { formatOpreport } from "../../kernel/cost/oprofile.ts";
 import { Counters } from "../../kernel/cost/events.ts";
-import { clearPageCycles, price } from "../../kernel/cost/price.ts";
+import { price } from "../../kernel/cost/price.ts";
 import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts";
 import { Machine, resolveMachine } from "../machine.ts";
 import { type SizeClass, formatHistogram, sizeHistogram } from "../replay/histogram.ts";
 import { MtraceError, parseMtrace } from "../replay/mtrace.ts";
+import { type RunFigures, runFigures } from "./figures.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
 import { hostEnv, machineFlag } from "./host.ts";
 
@@ -42,18 +43,11 @@ const SPEC: FlagSpec = {
 /** A trace file that cannot be read or parsed: exit 2, no usage text. */
 export class TraceError extends Error {}
 
-export interface ReplayRun {
+export interface ReplayRun extends RunFigures {
   exitCode: number;
   stdout: string;
   stderr: string;
-  simulatedSeconds: number;
-  cycles: number;
-  minflt: number;
-  clearPageCycles: number;
-  clearPageShare: number;
-  clearPageRank: number;
   maxRssKiB: number;
-  profile: ProfileRow[];
 }
 
 export interface ReplayResult {
@@ -144,16 +138,7 @@ export function runReplay(name: string, text: string, opts: ReplayOptions = {}):
       out.minflt += r.minflt;
       out.maxRssKiB = Math.max(out.maxRssKiB, r.maxRssKiB);
     }
-    const priced = price(counters, profile, m.k.symbols);
-    const clear = clearPageCycles(counters, profile);
-    return {
-      ...out,
-      cycles: priced.totalCycles,
-      clearPageCycles: clear,
-      clearPageShare: priced.totalCycles > 0 ? clear / priced.totalCycles : 0,
-      clearPageRank: symbolRank(priced, "clear_page").rank,
-      profile: profileRows(priced, 10),
-    };
+    return { ...out, ...runFigures({ ...out, counters, profile: price(counters, profile, m.k.symbols) }, profile, 10) };
   };
   const stock = once(false);
   const nozero = once(true);
