@@ -282,6 +282,13 @@ describe("sh: commands that fail", () => {
     expect(r.stdout).toBe("after 134\n");
   });
 
+  it("a command that eats all memory is OOM-killed ('Killed', $? = 137); the next one runs", () => {
+    const r = sh("memhog -p 20000; echo after $?; echo still here");
+    expect(r.stderr).toBe("Killed\n");
+    expect(r.stdout).toBe("after 137\nstill here\n");
+    expect(r.exitCode).toBe(0);
+  });
+
   it("a crash as the last command is the shell's status (128+signal)", () => {
     const r = sh("echo start; segv");
     expect(r.stdout).toBe("start\n");
