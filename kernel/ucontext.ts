@@ -2,7 +2,7 @@
 // syscall gate, plus cost attribution (which user symbol is running, how many
 // instructions of program work it did). Nothing else of the kernel.
 
-import { NUEV, Uev } from "./cost/events.ts";
+import { Uev } from "./cost/events.ts";
 import { cyclesOf } from "./cost/price.ts";
 import type { Kernel } from "./kernel.ts";
 import { syscall } from "./syscall.ts";
@@ -44,10 +44,7 @@ export class UserContext {
     const t = this.task;
     const prev = t.sym;
     t.sym = sym;
-    const mem = this.mem;
-    mem.flush();
-    if ((sym + 1) * NUEV > mem.counts.length) mem.counts = t.counters.ensure(sym);
-    mem.cur = sym * NUEV;
+    this.mem.enter(sym, t.counters);
     return prev;
   }
 

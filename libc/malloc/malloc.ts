@@ -19,18 +19,33 @@
 // sysmalloc.ts: growing and trimming. arena.ts: arenas and heaps.
 // realloc.ts: realloc and memalign. tunables.ts, stats.ts, check.ts.
 
+import { NUEV, Uev } from "../../kernel/cost/events.ts";
 import type { Libc } from "../libc.ts";
 import type { UserMemory } from "../../kernel/uaccess.ts";
 import { arenaForChunk, arenaGet, arenaGetRetry, mallocInitState } from "./arena.ts";
-import { intFree, intMalloc, mallocConsolidate } from "./int_malloc.ts";
+import { intFree, intFreeFast, intMalloc, mallocConsolidate } from "./int_malloc.ts";
 import * as L from "./layout.ts";
 import { intMemalign, intRealloc, mremapChunk } from "./realloc.ts";
 import { mtrimArena, munmapChunk } from "./sysmalloc.ts";
 import { applyEnvironment, initTcacheKey, setDefaults } from "./tunables.ts";
 
+// Layout constants as module locals: V8 would load an imported one through its
+// module cell at every use, and that costs the hot paths about 7%.
+const {
+  AV_MAX_SYSTEM_MEM, AV_NEXT, AV_TOP, CHUNK_HDR_SZ, DEFAULT_MMAP_THRESHOLD_MAX, F_SIZE, G_NOZERO, G_PERTURB,
+  G_TCACHE_KEY, HEAP_MAX_SIZE, HI_MPROTECT_SIZE, IS_MMAPPED, MALLOC_ALIGNMENT, MALLOC_ALIGN_MASK, MINSIZE,
+  MP_MMAP_THRESHOLD, MP_NO_DYN_THRESHOLD, MP_SBRK_BASE, MP_TCACHE_BINS, MP_TRIM_THRESHOLD,
+  NON_MAIN_ARENA, PAGESIZE, PREV_INUSE, SIZEOF_GLOBALS, SIZEOF_MALLOC_STATE, SIZEOF_TCACHE, SIZE_BITS, SIZE_SZ,
+  TCACHE_MAX_BINS, TC_ENTRIES, TE_KEY,
+} = L;
+
 const EINVAL = 22;
 const ENOMEM = 12;
 const SIGABRT_MSG_FD = 2;
+/** Loads and stores of a tcache hit in malloc (the bin checks, then tcache_get). */
+const TCACHE_GET_ACCESSES = 8;
+/** free's own loads (the size, twice) before _int_free. */
+const FREE_ACCESSES = 2;
 
 /**
  * A JS copy of mp_ and the other globals, shared by a process's threads and
@@ -39,7 +54,7 @@ const SIGABRT_MSG_FD = 2;
  * Every write goes to user memory and the copy together.
  */
 class GlobalsCopy {
-  readonly v = new Uint32Array(L.SIZEOF_GLOBALS / 4);
+  readonly v = new Uint32Array(SIZEOF_GLOBALS / 4);
   clone(): GlobalsCopy {
     const c = new GlobalsCopy();
     c.v.set(this.v);
@@ -74,7 +89,12 @@ export class Malloc {
   readonly symRealloc: number;
   /** True once this thread has checked the process's allocator is initialised. */
   private initialized = false;
-  private readonly globals: Uint32Array;
+  /** The process's copy of mp_ and the globals (see GlobalsCopy); g() is the counted read. */
+  readonly globals: Uint32Array;
+  /** The ACCESS counters of malloc, free and _int_free, for the fast paths. */
+  private readonly accMalloc: number;
+  private readonly accFree: number;
+  private readonly accIntFree: number;
 
   constructor(
     readonly libc: Libc,
@@ -83,7 +103,7 @@ export class Malloc {
   ) {
     this.mem = libc.mem;
     this.av0 = base;
-    this.mp = base + ((L.SIZEOF_MALLOC_STATE + 15) & ~15);
+    this.mp = base + ((SIZEOF_MALLOC_STATE + 15) & ~15);
     const img = "libc.so.6";
     this.symMalloc = libc.symbol(img, "malloc");
     this.symFree = libc.symbol(img, "free");
@@ -94,10 +114,13 @@ export class Malloc {
     this.symCalloc = libc.symbol(img, "calloc");
     this.symRealloc = libc.symbol(img, "realloc");
     this.globals = libc.ext("malloc.globals", () => new GlobalsCopy()).v;
+    this.accMalloc = this.symMalloc * NUEV + Uev.ACCESS;
+    this.accFree = this.symFree * NUEV + Uev.ACCESS;
+    this.accIntFree = this.symIntFree * NUEV + Uev.ACCESS;
   }
 
   /** Bytes of libc data the allocator needs at `base`. */
-  static readonly DATA_BYTES = ((L.SIZEOF_MALLOC_STATE + 15) & ~15) + L.SIZEOF_GLOBALS;
+  static readonly DATA_BYTES = ((SIZEOF_MALLOC_STATE + 15) & ~15) + SIZEOF_GLOBALS;
 
   // ---- small helpers shared by the other files ----------------------------------------
 
@@ -113,7 +136,7 @@ export class Malloc {
   }
 
   get nozero(): boolean {
-    return this.g(L.G_NOZERO) !== 0;
+    return this.g(G_NOZERO) !== 0;
   }
 
   /** malloc_printerr: the message on stderr, then abort (SIGABRT); the process ends here. */
@@ -126,7 +149,7 @@ export class Malloc {
   ensureInit(): void {
     if (this.initialized) return;
     this.initialized = true;
-    if (this.g(L.G_TCACHE_KEY) !== 0) return; // inherited across fork: already set up
+    if (this.g(G_TCACHE_KEY) !== 0) return; // inherited across fork: already set up
     setDefaults(this);
     mallocInitState(this, this.av0);
     applyEnvironment(this);
@@ -137,7 +160,7 @@ export class Malloc {
   // ---- tcache ---------------------------------------------------------------------------
 
   private tcacheInit(): void {
-    const bytes = L.SIZEOF_TCACHE;
+    const bytes = SIZEOF_TCACHE;
     let av = arenaGet(this, bytes);
     let victim = intMalloc(this, av, bytes);
     if (victim === 0 && av !== 0) {
@@ -153,32 +176,83 @@ export class Malloc {
   /** tcache_get: pop the head of bin idx. */
   private tcacheGet(tc: number, idx: number): number {
     const m = this.mem;
-    const slot = tc + L.TC_ENTRIES + 4 * idx;
+    const slot = tc + TC_ENTRIES + 4 * idx;
     const e = m.readU32(slot);
-    if (e & L.MALLOC_ALIGN_MASK) this.printerr("malloc(): unaligned tcache chunk detected");
+    if (e & MALLOC_ALIGN_MASK) this.printerr("malloc(): unaligned tcache chunk detected");
     m.write32(slot, L.protectPtr(e, m.readU32(e)));
     const c = tc + 2 * idx;
     m.write16(c, m.read16(c) - 1);
-    m.write32(e + L.TE_KEY, 0);
+    m.write32(e + TE_KEY, 0);
     return e;
   }
 
   /** tcache_put: push chunk p onto bin idx. */
   tcachePut(tc: number, p: number, idx: number): void {
     const m = this.mem;
-    const e = p + L.CHUNK_HDR_SZ;
-    const slot = tc + L.TC_ENTRIES + 4 * idx;
-    m.write32(e + L.TE_KEY, this.g(L.G_TCACHE_KEY));
+    const e = p + CHUNK_HDR_SZ;
+    const slot = tc + TC_ENTRIES + 4 * idx;
+    m.write32(e + TE_KEY, this.g(G_TCACHE_KEY));
     m.write32(e, L.protectPtr(e, m.readU32(slot)));
     m.write32(slot, e);
     const c = tc + 2 * idx;
     m.write16(c, m.read16(c) + 1);
   }
 
+  // ---- fast paths ---------------------------------------------------------------------------
+  //
+  // The commonest malloc (a tcache hit) and frees, done on physical memory
+  // once every word they touch is known to be in the TLB (so none of their
+  // accesses could miss: UserMemory.wordW). They make the same stores and
+  // count the same loads and stores to the same symbols as the general path,
+  // without switching symbols; anything else (a miss, a check that would
+  // fail, an empty bin) returns 0 before changing anything, and the general
+  // path does the operation.
+
+  /** malloc served from the tcache: the chunk, or 0. */
+  private tcacheGetFast(bytes: number): number {
+    const tc = this.tls.tcache;
+    const nb = L.request2size(bytes);
+    if (tc === 0 || nb === 0 || !this.initialized) return 0;
+    const idx = L.csize2tidx(nb);
+    const mem = this.mem;
+    const counts = mem.counts;
+    if (idx >= this.globals[MP_TCACHE_BINS >> 2] || counts.length <= this.accMalloc) return 0;
+    const ci = mem.halfW(tc + 2 * idx);
+    const si = mem.wordW(tc + TC_ENTRIES + 4 * idx);
+    if (ci < 0 || si < 0) return 0;
+    const n = mem.u16[ci];
+    const e = mem.i32[si] >>> 0;
+    if (n === 0 || e & MALLOC_ALIGN_MASK) return 0;
+    const ei = mem.wordW(e);
+    if (ei < 0) return 0;
+    mem.i32[si] = L.protectPtr(e, mem.i32[ei] >>> 0);
+    mem.u16[ci] = n - 1;
+    mem.i32[ei + (TE_KEY >> 2)] = 0;
+    counts[this.accMalloc] += TCACHE_GET_ACCESSES;
+    return e;
+  }
+
+  /** free of a main-arena chunk by _int_free's fast paths (int_malloc.ts): true if done. */
+  private freeFast(mem: number): boolean {
+    const m = this.mem;
+    const counts = m.counts;
+    const head = m.wordW(mem - CHUNK_HDR_SZ + F_SIZE);
+    if (!this.initialized || head < 0 || counts.length <= this.accFree || counts.length <= this.accIntFree) return false;
+    // Mmapped chunks and other arenas' take the general path.
+    if (m.i32[head] & (IS_MMAPPED | NON_MAIN_ARENA)) return false;
+    const n = intFreeFast(this, this.av0, mem - CHUNK_HDR_SZ, false);
+    if (n === 0) return false;
+    counts[this.accFree] += FREE_ACCESSES;
+    counts[this.accIntFree] += n;
+    return true;
+  }
+
   // ---- public API -----------------------------------------------------------------------
 
   /** __libc_malloc. Returns the user pointer, or 0 with errno ENOMEM. */
   malloc(bytes: number): number {
+    const hit = this.tcacheGetFast(bytes);
+    if (hit !== 0) return hit;
     const prev = this.libc.enter(this.symMalloc);
     this.ensureInit();
     const nb = L.request2size(bytes);
@@ -191,7 +265,7 @@ export class Malloc {
     if (this.tls.tcache === 0) this.tcacheInit();
     const tc = this.tls.tcache;
     let victim: number;
-    if (tc !== 0 && idx < this.g(L.MP_TCACHE_BINS) && this.mem.read16(tc + 2 * idx) > 0) {
+    if (tc !== 0 && idx < this.g(MP_TCACHE_BINS) && this.mem.read16(tc + 2 * idx) > 0) {
       victim = this.tcacheGet(tc, idx);
     } else {
       let av = arenaGet(this, bytes);
@@ -208,18 +282,18 @@ export class Malloc {
 
   /** __libc_free. errno is preserved. */
   free(mem: number): void {
-    if (mem === 0) return;
+    if (mem === 0 || this.freeFast(mem)) return;
     const prev = this.libc.enter(this.symFree);
     const errno = this.libc.errno;
     this.ensureInit();
-    const p = mem - L.CHUNK_HDR_SZ;
-    const sizeNomask = this.mem.readU32(p + L.F_SIZE);
-    if (sizeNomask & L.IS_MMAPPED) {
+    const p = mem - CHUNK_HDR_SZ;
+    const sizeNomask = this.mem.readU32(p + F_SIZE);
+    if (sizeNomask & IS_MMAPPED) {
       // The dynamic threshold: a freed mmapped chunk raises the mmap threshold to its size.
-      if (this.g(L.MP_NO_DYN_THRESHOLD) === 0 && sizeNomask > this.g(L.MP_MMAP_THRESHOLD) && sizeNomask <= L.DEFAULT_MMAP_THRESHOLD_MAX) {
-        const size = sizeNomask & ~L.SIZE_BITS;
-        this.setG(L.MP_MMAP_THRESHOLD, size);
-        this.setG(L.MP_TRIM_THRESHOLD, 2 * size);
+      if (this.g(MP_NO_DYN_THRESHOLD) === 0 && sizeNomask > this.g(MP_MMAP_THRESHOLD) && sizeNomask <= DEFAULT_MMAP_THRESHOLD_MAX) {
+        const size = sizeNomask & ~SIZE_BITS;
+        this.setG(MP_MMAP_THRESHOLD, size);
+        this.setG(MP_TRIM_THRESHOLD, 2 * size);
       }
       munmapChunk(this, p);
     } else {
@@ -252,21 +326,21 @@ export class Malloc {
     }
     this.ensureInit();
     if (this.tls.tcache === 0) this.tcacheInit();
-    const perturb = this.g(L.G_PERTURB) !== 0;
+    const perturb = this.g(G_PERTURB) !== 0;
     const nozero = this.nozero;
     let av = arenaGet(this, sz);
     let oldtopsize = 0;
     let oldtop = 0;
     if (av !== 0) {
-      oldtop = m.readU32(av + L.AV_TOP);
-      oldtopsize = m.readU32(oldtop + L.F_SIZE) & ~L.SIZE_BITS;
+      oldtop = m.readU32(av + AV_TOP);
+      oldtopsize = m.readU32(oldtop + F_SIZE) & ~SIZE_BITS;
       if (av === this.av0) {
         // MORECORE_CLEARS < 2: memory below the highest break ever obtained may be dirty.
-        const hw = this.g(L.MP_SBRK_BASE) + m.readU32(av + L.AV_MAX_SYSTEM_MEM) - oldtop;
+        const hw = this.g(MP_SBRK_BASE) + m.readU32(av + AV_MAX_SYSTEM_MEM) - oldtop;
         if (oldtopsize < hw) oldtopsize = hw;
       } else {
-        const heap = (oldtop & ~(L.HEAP_MAX_SIZE - 1)) >>> 0;
-        const hw = heap + m.readU32(heap + L.HI_MPROTECT_SIZE) - oldtop;
+        const heap = (oldtop & ~(HEAP_MAX_SIZE - 1)) >>> 0;
+        const hw = heap + m.readU32(heap + HI_MPROTECT_SIZE) - oldtop;
         if (oldtopsize < hw) oldtopsize = hw;
       }
     }
@@ -279,15 +353,15 @@ export class Malloc {
       this.libc.errno = ENOMEM;
       return 0;
     }
-    const p = mem - L.CHUNK_HDR_SZ;
-    const head = m.readU32(p + L.F_SIZE);
-    if (head & L.IS_MMAPPED) {
+    const p = mem - CHUNK_HDR_SZ;
+    const head = m.readU32(p + F_SIZE);
+    if (head & IS_MMAPPED) {
       if (perturb || nozero) m.memset(mem, 0, sz);
       return mem;
     }
-    let csz = head & ~L.SIZE_BITS;
+    let csz = head & ~SIZE_BITS;
     if (!perturb && !nozero && p === oldtop && csz > oldtopsize) csz = oldtopsize;
-    m.memset(mem, 0, csz - L.SIZE_SZ);
+    m.memset(mem, 0, csz - SIZE_SZ);
     return mem;
   }
 
@@ -307,14 +381,14 @@ export class Malloc {
     }
     if (oldmem === 0) return this.malloc(bytes);
     const m = this.mem;
-    const oldp = oldmem - L.CHUNK_HDR_SZ;
-    const head = m.readU32(oldp + L.F_SIZE);
-    const oldsize = (head & ~L.SIZE_BITS) >>> 0;
-    const mmapped = (head & L.IS_MMAPPED) !== 0;
+    const oldp = oldmem - CHUNK_HDR_SZ;
+    const head = m.readU32(oldp + F_SIZE);
+    const oldsize = (head & ~SIZE_BITS) >>> 0;
+    const mmapped = (head & IS_MMAPPED) !== 0;
     // glibc 2.38: a request that still fits, with less than 2 * SIZE_SZ of slack (or, for an
     // mmapped chunk, at most a page), returns the block as it is, before any other check.
     const usable = this.usableSize(oldmem);
-    if (bytes <= usable && (usable - bytes < 2 * L.SIZE_SZ || (mmapped && usable - bytes <= L.PAGESIZE))) return oldmem;
+    if (bytes <= usable && (usable - bytes < 2 * SIZE_SZ || (mmapped && usable - bytes <= PAGESIZE))) return oldmem;
     if (!mmapped && this.tls.tcache === 0) this.tcacheInit();
     if (oldp > (-oldsize >>> 0) || L.misalignedChunk(oldp)) this.printerr("realloc(): invalid pointer");
     const nb = L.request2size(bytes);
@@ -324,11 +398,11 @@ export class Malloc {
     }
     if (mmapped) {
       const np = mremapChunk(this, oldp, nb);
-      if (np !== 0) return np + L.CHUNK_HDR_SZ;
-      if (oldsize - L.SIZE_SZ >= nb) return oldmem;
+      if (np !== 0) return np + CHUNK_HDR_SZ;
+      if (oldsize - SIZE_SZ >= nb) return oldmem;
       const newmem = this.malloc(bytes);
       if (newmem === 0) return 0;
-      m.memcpy(newmem, oldmem, oldsize - L.CHUNK_HDR_SZ);
+      m.memcpy(newmem, oldmem, oldsize - CHUNK_HDR_SZ);
       munmapChunk(this, oldp);
       return newmem;
     }
@@ -339,14 +413,14 @@ export class Malloc {
   /** memalign / _mid_memalign: alignment rounded up to a power of two. */
   memalign(alignment: number, bytes: number): number {
     this.ensureInit();
-    if (alignment <= L.MALLOC_ALIGNMENT) return this.malloc(bytes);
-    if (alignment < L.MINSIZE) alignment = L.MINSIZE;
+    if (alignment <= MALLOC_ALIGNMENT) return this.malloc(bytes);
+    if (alignment < MINSIZE) alignment = MINSIZE;
     if (alignment > 0x80000000) {
       this.libc.errno = EINVAL;
       return 0;
     }
     if (alignment & (alignment - 1)) {
-      let a = L.MALLOC_ALIGNMENT * 2;
+      let a = MALLOC_ALIGNMENT * 2;
       while (a < alignment) a *= 2;
       alignment = a;
     }
@@ -356,7 +430,7 @@ export class Malloc {
       return 0;
     }
     const prev = this.libc.enter(this.symMalloc);
-    const r = this.memalignFromTcache(nb, alignment) || intMemalign(this, arenaGet(this, bytes + alignment + L.MINSIZE), alignment, bytes);
+    const r = this.memalignFromTcache(nb, alignment) || intMemalign(this, arenaGet(this, bytes + alignment + MINSIZE), alignment, bytes);
     if (r === 0) this.libc.errno = ENOMEM;
     this.libc.leave(prev);
     return r;
@@ -367,9 +441,9 @@ export class Malloc {
     if (this.tls.tcache === 0) this.tcacheInit();
     const tc = this.tls.tcache;
     const idx = L.csize2tidx(nb);
-    if (tc === 0 || idx >= this.g(L.MP_TCACHE_BINS) || this.mem.read16(tc + 2 * idx) === 0) return 0;
+    if (tc === 0 || idx >= this.g(MP_TCACHE_BINS) || this.mem.read16(tc + 2 * idx) === 0) return 0;
     const m = this.mem;
-    let slot = tc + L.TC_ENTRIES + 4 * idx;
+    let slot = tc + TC_ENTRIES + 4 * idx;
     let e = m.readU32(slot);
     while (e !== 0 && e % alignment !== 0) {
       slot = e;
@@ -378,11 +452,11 @@ export class Malloc {
     if (e === 0) return 0;
     // tcache_get_n: unlink e from wherever it is in the chain.
     const next = L.protectPtr(e, m.readU32(e));
-    if (slot === tc + L.TC_ENTRIES + 4 * idx) m.write32(slot, next);
+    if (slot === tc + TC_ENTRIES + 4 * idx) m.write32(slot, next);
     else m.write32(slot, L.protectPtr(slot, next));
     const c = tc + 2 * idx;
     m.write16(c, m.read16(c) - 1);
-    m.write32(e + L.TE_KEY, 0);
+    m.write32(e + TE_KEY, 0);
     return e;
   }
 
@@ -405,27 +479,27 @@ export class Malloc {
   }
 
   valloc(bytes: number): number {
-    return this.memalign(L.PAGESIZE, bytes);
+    return this.memalign(PAGESIZE, bytes);
   }
 
   pvalloc(bytes: number): number {
-    const rounded = bytes + L.PAGESIZE - 1;
+    const rounded = bytes + PAGESIZE - 1;
     if (rounded > 0xffffffff) {
       this.libc.errno = ENOMEM;
       return 0;
     }
-    return this.memalign(L.PAGESIZE, (rounded & ~(L.PAGESIZE - 1)) >>> 0);
+    return this.memalign(PAGESIZE, (rounded & ~(PAGESIZE - 1)) >>> 0);
   }
 
   /** malloc_usable_size. */
   usableSize(mem: number): number {
     if (mem === 0) return 0;
-    const p = mem - L.CHUNK_HDR_SZ;
-    const head = this.mem.readU32(p + L.F_SIZE);
-    const size = (head & ~L.SIZE_BITS) >>> 0;
-    if (head & L.IS_MMAPPED) return size - L.CHUNK_HDR_SZ;
-    const nextHead = this.mem.readU32((p + size + L.F_SIZE) >>> 0);
-    return nextHead & L.PREV_INUSE ? size - L.CHUNK_HDR_SZ + L.SIZE_SZ : 0;
+    const p = mem - CHUNK_HDR_SZ;
+    const head = this.mem.readU32(p + F_SIZE);
+    const size = (head & ~SIZE_BITS) >>> 0;
+    if (head & IS_MMAPPED) return size - CHUNK_HDR_SZ;
+    const nextHead = this.mem.readU32((p + size + F_SIZE) >>> 0);
+    return nextHead & PREV_INUSE ? size - CHUNK_HDR_SZ + SIZE_SZ : 0;
   }
 
   /** malloc_trim(pad): give back what can be given back, in every arena. */
@@ -435,7 +509,7 @@ export class Malloc {
     let av = this.av0;
     do {
       result |= mtrimArena(this, av, pad);
-      av = this.mem.readU32(av + L.AV_NEXT);
+      av = this.mem.readU32(av + AV_NEXT);
     } while (av !== this.av0);
     return result;
   }
@@ -446,12 +520,12 @@ export class Malloc {
     if (tc === 0) return;
     this.tls.tcache = 0;
     const m = this.mem;
-    for (let i = 0; i < L.TCACHE_MAX_BINS; i++) {
-      let e = m.readU32(tc + L.TC_ENTRIES + 4 * i);
+    for (let i = 0; i < TCACHE_MAX_BINS; i++) {
+      let e = m.readU32(tc + TC_ENTRIES + 4 * i);
       while (e !== 0) {
-        if (e & L.MALLOC_ALIGN_MASK) this.printerr("tcache_thread_shutdown(): unaligned tcache chunk detected");
+        if (e & MALLOC_ALIGN_MASK) this.printerr("tcache_thread_shutdown(): unaligned tcache chunk detected");
         const next = L.protectPtr(e, m.readU32(e));
-        m.write32(e + L.TE_KEY, 0);
+        m.write32(e + TE_KEY, 0);
         this.free(e);
         e = next;
       }
