@@ -21,6 +21,7 @@ import { arenaThreadFreeres } from "./malloc/arena.ts";
 import { G_CURBRK } from "./malloc/layout.ts";
 import { Malloc, type ThreadState } from "./malloc/malloc.ts";
 import { type Mallinfo2, mallinfo2, mallocInfoText, mallocStatsText } from "./malloc/stats.ts";
+import { MTRACE_START, mtraceAlloc, mtraceFree, mtraceRealloc } from "./malloc/mtrace.ts";
 import { mallopt } from "./malloc/tunables.ts";
 import { Stream, latin1 } from "./stdio.ts";
 
@@ -28,6 +29,8 @@ export const LIBC_DATA_BYTES = 16 << 10;
 const OFF_SCRATCH = 0;
 const SCRATCH_BYTES = 4096;
 const OFF_STDOUT = 0x1000;
+/** The MALLOC_TRACE log's buffer (its own mapping, so tracing changes nothing else's layout). */
+const MTRACE_BUF_BYTES = 4096;
 export const OFF_MALLOC = 0x2000;
 /** Marshalling space for execve's argument vectors (mapped on first use). */
 const BIG_SCRATCH_BYTES = 256 << 10;
@@ -81,6 +84,8 @@ interface ProcessState {
   /** memcpy's and memset's symbols, interned on first use. */
   symMemcpy?: number;
   symMemset?: number;
+  /** The MALLOC_TRACE log, when tracing (libc/malloc/mtrace.ts). */
+  mtrace: Stream | null;
 }
 
 export interface StatInfo {
@@ -121,6 +126,7 @@ export class Libc {
       environ,
       threads: new Map(),
       ext: new Map(),
+      mtrace: null,
     };
     const libc = new Libc(ctx, p);
     const base = libc.mmap(0, LIBC_DATA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
@@ -128,7 +134,28 @@ export class Libc {
     p.dataBase = base;
     p.stdout = new Stream(1, base + OFF_STDOUT, 4096, "line");
     p.stderr = new Stream(2, base + OFF_SCRATCH + SCRATCH_BYTES - 1024, 1024, "none");
+    libc.startMtrace();
     return libc;
+  }
+
+  /** mtrace(): with MALLOC_TRACE set, log every allocation to that file, fully buffered. */
+  private startMtrace(): void {
+    const path = this.getenv("MALLOC_TRACE");
+    if (path === null || path === "") return;
+    const fd = this.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o666);
+    if (fd < 0) return;
+    const buf = this.mmap(0, MTRACE_BUF_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (buf === MAP_FAILED) {
+      this.close(fd);
+      return;
+    }
+    this.p.mtrace = new Stream(fd, buf, MTRACE_BUF_BYTES, "full");
+    this.trace(MTRACE_START);
+  }
+
+  private trace(line: string): void {
+    const s = this.p.mtrace!;
+    s.put(this.mem, line, (addr, n) => this.write(s.fd, addr, n) === n);
   }
 
   /** Address of libc's static data (malloc keeps main_arena there). */
@@ -604,6 +631,8 @@ export class Libc {
 
   private flushAll(): void {
     this.p.stdout.flush((addr, n) => this.write(1, addr, n) === n);
+    const t = this.p.mtrace;
+    t?.flush((addr, n) => this.write(t.fd, addr, n) === n);
   }
 
   // ---- malloc (libc/malloc: ptmalloc2) ----------------------------------------------------
@@ -617,17 +646,25 @@ export class Libc {
   get mallocator(): Malloc {
     return (this.allocator ??= new Malloc(this, this.p.dataBase + OFF_MALLOC, this.tls));
   }
+  /** An allocation's result, logged when tracing. */
+  private traced(p: number, n: number): number {
+    if (this.p.mtrace !== null) this.trace(mtraceAlloc(p, n));
+    return p;
+  }
   malloc(n: number): number {
-    return this.mallocator.malloc(n);
+    return this.traced(this.mallocator.malloc(n), n);
   }
   free(p: number): void {
+    if (this.p.mtrace !== null) this.trace(mtraceFree(p));
     this.mallocator.free(p);
   }
   calloc(n: number, size: number): number {
-    return this.mallocator.calloc(n, size);
+    return this.traced(this.mallocator.calloc(n, size), n * size);
   }
-  realloc(p: number, n: number): number {
-    return this.mallocator.realloc(p, n);
+  realloc(old: number, n: number): number {
+    const p = this.mallocator.realloc(old, n);
+    if (this.p.mtrace !== null) this.trace(mtraceRealloc(old, p, n));
+    return p;
   }
   /** reallocarray: realloc(p, nmemb * size); 0 with ENOMEM (p untouched) when the product overflows size_t. */
   reallocarray(p: number, nmemb: number, size: number): number {
@@ -638,20 +675,22 @@ export class Libc {
     return this.realloc(p, nmemb * size);
   }
   memalign(alignment: number, n: number): number {
-    return this.mallocator.memalign(alignment, n);
+    return this.traced(this.mallocator.memalign(alignment, n), n);
   }
   /** posix_memalign: 0 with *memptr set, or EINVAL/ENOMEM. */
   posixMemalign(memptr: number, alignment: number, n: number): number {
-    return this.mallocator.posixMemalign(memptr, alignment, n);
+    const r = this.mallocator.posixMemalign(memptr, alignment, n);
+    if (r === 0 && this.p.mtrace !== null) this.traced(this.mem.readU32(memptr), n);
+    return r;
   }
   alignedAlloc(alignment: number, n: number): number {
-    return this.mallocator.alignedAlloc(alignment, n);
+    return this.traced(this.mallocator.alignedAlloc(alignment, n), n);
   }
   valloc(n: number): number {
-    return this.mallocator.valloc(n);
+    return this.traced(this.mallocator.valloc(n), n);
   }
   pvalloc(n: number): number {
-    return this.mallocator.pvalloc(n);
+    return this.traced(this.mallocator.pvalloc(n), n);
   }
   mallocUsableSize(p: number): number {
     return this.mallocator.usableSize(p);
@@ -729,6 +768,7 @@ function cloneState(p: ProcessState): ProcessState {
     ...p,
     stdout: p.stdout.clone(),
     stderr: p.stderr.clone(),
+    mtrace: p.mtrace?.clone() ?? null,
     atexit: [...p.atexit],
     threads: new Map(),
     ext,

@@ -9,6 +9,7 @@ import { Kev } from "../../kernel/cost/events.ts";
 import { HOST, type MachineProfile, OPTERON_2007 } from "../../kernel/cost/machines.ts";
 import { clearPageCriticalCycles, cyclesOf } from "../../kernel/cost/price.ts";
 import type { ZeroPolicyName } from "../../kernel/zero_policy.ts";
+import { type AllocationSizes, allocationSizes } from "./alloc_sizes.ts";
 import { type Measurement, type Params, measureBuild, measureEbizzy, measureLeak, measureMallocbench, repriced } from "./measure.ts";
 
 /** The 2007 figures (LWN 240462): the change the patched userland gave. */
@@ -84,6 +85,8 @@ export interface Report {
   machines: MachineReport[];
   /** Identical outputs of the build under every strategy (invariant 3). */
   buildOutputsIdentical: boolean;
+  /** Request sizes of our cc1 and as beside real gcc's and gas's. */
+  allocationSizes: AllocationSizes[];
   wallSeconds: number;
 }
 
@@ -92,7 +95,7 @@ const change = (a: Measurement, b: Measurement) => (a.value === 0 ? 0 : 100 * (b
 /** The list of runs, so a caller can show progress. */
 export function plannedRuns(machines = 2): number {
   // Per machine: 3 workloads x 2 for the table, then (build + ebizzy) for 3 more strategies, and a leak check per strategy.
-  return machines * (6 + 3 * 2 + STRATEGIES.length);
+  return machines * (6 + 3 * 2 + STRATEGIES.length) + 1;
 }
 
 /** The profiles the experiment runs under unless told otherwise: 2007's and this machine's. */
@@ -136,7 +139,9 @@ export function runExperiment(quick: boolean, tick: (label: string) => void = ()
       sensitivity: sensitivity(m, bd[0], bd[1]),
     });
   }
-  return { quick, params: p, machines, buildOutputsIdentical: hashes.size === 1, wallSeconds: (performance.now() - wall) / 1000 };
+  tick("allocation sizes of cc1 and as");
+  const allocSizes = allocationSizes(p.buildFiles, p.seed);
+  return { quick, params: p, machines, buildOutputsIdentical: hashes.size === 1, allocationSizes: allocSizes, wallSeconds: (performance.now() - wall) / 1000 };
 }
 
 /** clear_page's share of cc1, as and ebizzy under this profile, next to the real figures. */

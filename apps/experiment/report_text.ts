@@ -1,5 +1,6 @@
 // The experiment's report as text (what `npm start` prints) and as JSON.
 
+import type { SizeClass } from "../replay/histogram.ts";
 import type { Measurement } from "./measure.ts";
 import type { Report } from "./experiment.ts";
 
@@ -91,6 +92,17 @@ export function formatReport(r: Report): string {
     }
   }
   out.push("");
+
+  out.push("Request sizes (share of malloc and realloc calls): our cc1 and as on the tree's largest file, real ones on this machine");
+  const a = r.allocationSizes;
+  const arows = [["size", ...a.flatMap((x) => [`${x.program} ours`, `${x.program} real`])]];
+  const callShare = (h: SizeClass[], i: number) => `${((100 * h[i].count) / (h.reduce((n, c) => n + c.count, 0) || 1)).toFixed(1)}%`;
+  a[0].ours.forEach((c, i) => {
+    if (a.some((x) => x.ours[i].count + x.real[i].count > 0)) arows.push([c.label, ...a.flatMap((x) => [callShare(x.ours, i), callShare(x.real, i)])]);
+  });
+  arows.push(["calls", ...a.flatMap((x) => [x.ours, x.real].map((h) => String(h.reduce((n, c) => n + c.count, 0))))]);
+  out.push(table(arows, ["l", ...arows[0].slice(1).map(() => "r" as const)]).replace(/^/gm, "  "));
+  out.push(`  (real: ${a.map((x) => x.realTrace).join("; ")})\n`);
 
   out.push("Sensitivity of the build's gain (change in total CPU cycles, patched vs stock)");
   for (const m of r.machines) {

@@ -37,6 +37,12 @@ describe("nozero compare --quick", () => {
   it("has the documented JSON shape", () => {
     expect(json).toMatchObject({ quick: true, buildOutputsIdentical: true });
     expect(typeof json.wallSeconds).toBe("number");
+    // Request sizes: ours from MALLOC_TRACE logs of a compile, real from the recorded traces.
+    const sizes = json.allocationSizes as { program: string; ours: { count: number }[]; real: { count: number }[] }[];
+    expect(sizes.map((a) => a.program)).toEqual(["cc1", "as"]);
+    const calls = (h: { count: number }[]) => h.reduce((n, c) => n + c.count, 0);
+    expect(sizes.map((a) => calls(a.real))).toEqual([25872, 840]);
+    for (const a of sizes) expect(calls(a.ours)).toBeGreaterThan(10);
     const machines = json.machines as Record<string, unknown>[];
     expect(machines.map((m) => m.machine)).toEqual(["opteron-2007", "host"]);
     for (const m of machines) {
