@@ -39,7 +39,14 @@ export function checkHeap(m: Malloc): { chunks: HeapChunk[]; errors: string[] } 
         regions.push([start, i === heaps.length - 1 ? top : h + mem.readU32(h + L.HI_SIZE)]);
       });
     }
-    for (const [start, end] of regions) walkRegion(m, start, end, end === top, binned, chunks, errors);
+    for (const [start, end] of regions) {
+      // After a foreign sbrk the main heap has gaps, each behind a fencepost pair
+      // (sysmalloc): the walk resumes at the next chunk it knows of, a binned one or top.
+      let from = start;
+      for (let gap = walkRegion(m, from, end, end === top, binned, chunks, errors); gap !== 0; gap = walkRegion(m, from, end, end === top, binned, chunks, errors)) {
+        from = Math.min(end, ...[...binned].filter((c) => c > gap));
+      }
+    }
     for (const p of binned) if (!chunks.some((c) => c.p === p)) errors.push(`binned chunk ${hex(p)} not found in the heap walk`);
     const topSize = mem.readU32(top + L.F_SIZE) & ~L.SIZE_BITS;
     if (top !== L.unsortedChunks(av) && topSize < L.MINSIZE) errors.push(`top ${hex(top)} smaller than MINSIZE`);
@@ -73,7 +80,8 @@ function binnedChunks(m: Malloc, av: number, errors: string[]): Set<number> {
   return set;
 }
 
-function walkRegion(m: Malloc, start: number, end: number, endsAtTop: boolean, binned: Set<number>, out: HeapChunk[], errors: string[]): void {
+/** Walk [start, end); returns the address past a fencepost pair that ends the walk early (a foreign sbrk's gap), or 0. */
+function walkRegion(m: Malloc, start: number, end: number, endsAtTop: boolean, binned: Set<number>, out: HeapChunk[], errors: string[]): number {
   const mem = m.mem;
   let prevFree = false;
   let p = start;
@@ -82,9 +90,10 @@ function walkRegion(m: Malloc, start: number, end: number, endsAtTop: boolean, b
     const size = head & ~L.SIZE_BITS;
     if (size === 0 || size & L.MALLOC_ALIGN_MASK) {
       // A fencepost (size 8 or 0) ends a region of a non-main heap.
-      if (!endsAtTop && size <= L.CHUNK_HDR_SZ) return;
+      if (!endsAtTop && size <= L.CHUNK_HDR_SZ) return 0;
+      if (size === L.CHUNK_HDR_SZ && (mem.readU32(p + L.CHUNK_HDR_SZ + L.F_SIZE) & ~L.SIZE_BITS) === L.CHUNK_HDR_SZ) return p + 2 * L.CHUNK_HDR_SZ;
       errors.push(`chunk ${hex(p)} has bad size ${size}`);
-      return;
+      return 0;
     }
     const next = p + size;
     const inuse = (mem.readU32(next + L.F_SIZE) & L.PREV_INUSE) !== 0;
@@ -100,4 +109,5 @@ function walkRegion(m: Malloc, start: number, end: number, endsAtTop: boolean, b
     p = next;
   }
   if (endsAtTop && p !== end) errors.push(`walk overran top: ended at ${hex(p)}, top at ${hex(end)}`);
+  return 0;
 }

@@ -2048,6 +2048,8 @@ describe("environment and tunables", () => {
         libc.memset(b, 0x55, 100000);
         out.intact = allBytes(libc, mine, PAGESIZE, 0x77);
         out.after = b > mine + PAGESIZE - 1;
+        // The heap walk steps over the gap behind the old top's fenceposts.
+        out.walks = checkHeap(libc.mallocator).errors.length === 0;
         // The old top ends in two fenceposts below the program's page: freeing and
         // reallocating around them still works.
         libc.free(b);
@@ -2056,7 +2058,7 @@ describe("environment and tunables", () => {
         out.stillIntact = allBytes(libc, mine, PAGESIZE, 0x77);
       });
       expectClean(r);
-      expect(out).toEqual({ intact: true, after: true, stillIntact: true });
+      expect(out).toEqual({ intact: true, after: true, walks: true, stillIntact: true });
       // brk(NULL), the heap's two brk, the program's sbrk, then sysmalloc's MORECORE and its
       // second call for the foreign-sbrk correction (alignment, the old top's size that can
       // no longer be merged, the page end), and finally free(b)'s trim lowering the break.
