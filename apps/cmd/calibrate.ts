@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NUEV, Uev } from "../../kernel/cost/events.ts";
 import { type Calibration, profileFromCalibration } from "../../kernel/cost/machines.ts";
+import type { Libc } from "../../libc/libc.ts";
 import { Machine } from "../machine.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
 
@@ -21,37 +22,48 @@ export const CALIBRATE_USAGE = `usage: nozero calibrate [--out FILE.json] [--jso
 const SPEC: FlagSpec = { out: { kind: "string" }, json: { kind: "bool" } };
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** Our malloc's accesses and TLB misses per free+malloc pair on workloads.md 5.4's loop. */
-export function mallocAccessesPerPair(): { accesses: number; misses: number } {
-  const m = new Machine({ memMiB: 64 });
-  const OPS = 200_000;
-  m.install("calib", (_argv, _envp, libc) => {
-    let x = 12345;
-    const r = () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return x >>> 0;
-    };
-    const slots: number[] = [];
-    for (let i = 0; i < 10_000; i++) slots.push(libc.malloc(16 + (r() % 497)));
-    for (let i = 0; i < OPS; i++) {
-      const s = r() % 10_000;
+/** workloads.md 5.4's loop: LIVE blocks of 16-512 B, then OPS times free a random one and malloc another. */
+const CALIB_LIVE = 10_000;
+export const CALIB_OPS = 200_000;
+
+/** The loop in an emulated process; `timed` runs the free+malloc pairs (not the set-up), e.g. between two clock reads. */
+function calibrationLoop(libc: Libc, timed: (libc: Libc, pairs: () => void) => void): void {
+  let x = 12345;
+  const r = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const slots: number[] = [];
+  for (let i = 0; i < CALIB_LIVE; i++) slots.push(libc.malloc(16 + (r() % 497)));
+  timed(libc, () => {
+    for (let i = 0; i < CALIB_OPS; i++) {
+      const s = r() % CALIB_LIVE;
       libc.free(slots[s]);
       slots[s] = libc.malloc(16 + (r() % 497));
     }
+  });
+}
+
+/** Our malloc's accesses and TLB misses per free+malloc pair on the loop (the set-up mallocs counted as pairs). */
+export function mallocAccessesPerPair(timed: (libc: Libc, pairs: () => void) => void = (_libc, pairs) => pairs()): { accesses: number; misses: number } {
+  const m = new Machine({ memMiB: 64 });
+  m.install("calib", (_argv, _envp, libc) => {
+    calibrationLoop(libc, timed);
     return 0;
   });
-  const res = m.run(["calib"]);
+  const run = m.run(["calib"]);
   let accesses = 0;
   let misses = 0;
   const names = new Set(["malloc", "free", "_int_malloc", "_int_free", "malloc_consolidate"]);
-  for (let s = 0; s < res.counters.u.length / NUEV; s++) {
+  for (let s = 0; s < run.counters.u.length / NUEV; s++) {
     if (!names.has(m.k.symbols.list[s]?.name ?? "")) continue;
-    accesses += res.counters.u[s * NUEV + Uev.ACCESS];
-    misses += res.counters.u[s * NUEV + Uev.TLB_MISS];
+    accesses += run.counters.u[s * NUEV + Uev.ACCESS];
+    misses += run.counters.u[s * NUEV + Uev.TLB_MISS];
   }
-  const pairs = OPS + 10_000;
+  if (run.exitCode !== 0) throw new Error(`calibration loop failed: ${run.stderr}`);
+  const pairs = CALIB_OPS + CALIB_LIVE;
   return { accesses: accesses / pairs, misses: misses / pairs };
 }
 
