@@ -98,7 +98,19 @@ export function reportHtml(r: Report): string {
       body += `<tr><td>${esc(m.machine)}</td><td>${f.program}</td>${cell(f.emulatedPercent, `${f.emulatedPercent.toFixed(2)}%`, `machines.${mi}.fidelity.${fi}.emulatedPercent`)}<td>${esc(f.real)}</td></tr>`;
     }),
   );
-  body += `</table><h2>Sensitivity of the build's gain</h2><table id="sensitivity"><tr><th>machine</th><th>clear_page cost</th><th>cc1 work per page</th></tr>`;
+  body += `</table><h2>Request sizes: our cc1 and as beside real gcc's and gas's</h2><table id="sizes"><tr><th>size</th>`;
+  const sizes = r.allocationSizes;
+  for (const a of sizes) body += `<th>${a.program} ours (calls)</th><th>${a.program} real (calls)</th>`;
+  body += "</tr>";
+  sizes[0].ours.forEach((c, ci) => {
+    body += `<tr><td>${esc(c.label)}</td>`;
+    sizes.forEach((a, ai) => {
+      for (const side of ["ours", "real"] as const) body += cell(a[side][ci].count, String(a[side][ci].count), `allocationSizes.${ai}.${side}.${ci}.count`);
+    });
+    body += "</tr>";
+  });
+  body += `</table><p class="note">Real: ${esc(sizes.map((a) => a.realTrace).join("; "))}.</p>`;
+  body += `<h2>Sensitivity of the build's gain</h2><table id="sensitivity"><tr><th>machine</th><th>clear_page cost</th><th>cc1 work per page</th></tr>`;
   for (const m of r.machines) {
     body += `<tr><td>${esc(m.machine)}</td><td>${m.sensitivity.clearScale.map((c) => `x${c.scale}: ${pct(c.changePercent, 2)}`).join(", ")}</td><td>${m.sensitivity.cc1Scale.map((c) => `x${c.scale}: ${pct(c.changePercent, 2)}`).join(", ")}</td></tr>`;
   }
