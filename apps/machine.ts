@@ -11,7 +11,7 @@ import { type Priced, price } from "../kernel/cost/price.ts";
 import { programFile } from "../kernel/exec.ts";
 import { Kernel } from "../kernel/kernel.ts";
 import { runInit } from "../kernel/process.ts";
-import type { Task } from "../kernel/task.ts";
+import { type Task, credFor } from "../kernel/task.ts";
 import type { ZeroPolicyName } from "../kernel/zero_policy.ts";
 import { type Main, crt0 } from "../libc/libc.ts";
 import { PROGRAMS, type ProgramSpec } from "./registry.ts";
@@ -91,6 +91,22 @@ export class Machine {
     if (opts.strace) this.k.strace = opts.strace;
     if (opts.traceSegments) this.k.segmentLog = [];
     for (const [name, spec] of Object.entries(PROGRAMS)) this.install(name, spec);
+  }
+
+  /** Write files (paths relative to dir) into the machine, owned by uid, creating their directories. */
+  writeFiles(dir: string, files: readonly { path: string; text: string }[], uid = 0): void {
+    this.k.vfs.mkdirs(dir, 0o755, uid, uid);
+    for (const f of files) {
+      const path = `${dir}/${f.path}`;
+      this.k.vfs.mkdirs(path.slice(0, path.lastIndexOf("/")), 0o755, uid, uid);
+      this.k.vfs.writeFile(path, f.text, 0o644, uid, uid);
+    }
+  }
+
+  /** A file's bytes as root reads them, or null when there is no such file. */
+  readFile(path: string): Uint8Array | null {
+    const ino = this.k.vfs.lookup(path, "/", credFor(0));
+    return typeof ino === "number" ? null : ino.data.subarray(0, ino.size);
   }
 
   /** Install a program as /bin/NAME (or at spec.path), optionally setuid to its owner. */

@@ -128,12 +128,7 @@ export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult;
   const m = new Machine({ policy, machine: machineProfile, cpus: opts.cpus ?? 2, memMiB: opts.memMiB ?? 256, poison: opts.poison, seed, traceSegments: opts.traceSegments });
   const src = `${user.home}/src`;
   const uid = user.uid;
-  m.k.vfs.mkdirs(src, 0o755, uid, uid);
-  for (const f of tree.files) {
-    const dir = f.path.includes("/") ? `${src}/${f.path.slice(0, f.path.lastIndexOf("/"))}` : src;
-    m.k.vfs.mkdirs(dir, 0o755, uid, uid);
-    m.k.vfs.writeFile(`${src}/${f.path}`, f.text, 0o644, uid, uid);
-  }
+  m.writeFiles(src, tree.files, uid);
 
   // Count the processes by the program each ran last (host-side bookkeeping).
   const byProgram: Record<string, number> = {};
@@ -158,25 +153,20 @@ export function runBuildWithRun(opts: BuildOptions = {}): { result: BuildResult;
   // Hashes of what the build produced.
   const whole = createHash("sha256");
   const objectHashes: Record<string, string> = {};
-  const root = credFor(0);
-  const fileBytes = (path: string): Uint8Array | null => {
-    const ino = k.vfs.lookup(path, "/", root);
-    return typeof ino === "number" ? null : ino.data.subarray(0, ino.size);
-  };
   for (const o of tree.objects) {
-    const b = fileBytes(`${src}/${o}`);
+    const b = m.readFile(`${src}/${o}`);
     objectHashes[o] = b === null ? "missing" : sha256(b);
     whole.update(`${o}\0${b?.length ?? -1}\0`);
     if (b) whole.update(b);
   }
-  const exe = fileBytes(`${src}/${tree.program}`);
+  const exe = m.readFile(`${src}/${tree.program}`);
   const executableHash = exe === null ? "missing" : sha256(exe);
   whole.update(`${tree.program}\0${exe?.length ?? -1}\0`);
   if (exe) whole.update(exe);
   whole.update(`output\0${programOutput}`);
 
   if (opts.outDir !== undefined) {
-    const top = k.vfs.lookup(src, "/", root);
+    const top = k.vfs.lookup(src, "/", credFor(0));
     if (typeof top !== "number") copyOut(k.vfs, top, opts.outDir);
   }
 

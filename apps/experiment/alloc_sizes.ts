@@ -3,11 +3,9 @@
 // with MALLOC_TRACE), beside the sizes real cc1 and gas asked for on this
 // machine (the recorded mtrace logs in traces/).
 
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gunzipSync } from "node:zlib";
-import { credFor } from "../../kernel/task.ts";
+import { readTrace } from "../cmd/replay.ts";
 import { generateTree } from "../gentree/gentree.ts";
 import { Machine } from "../machine.ts";
 import { type SizeClass, sizeHistogram } from "../replay/histogram.ts";
@@ -28,19 +26,12 @@ const REAL = {
   as: { file: "as-calibrate.trace.gz", text: "as of binutils 2.40 on gcc's output for calibrate.c" },
 } as const;
 
-function realHistogram(file: string): SizeClass[] {
-  return sizeHistogram(parseMtrace(gunzipSync(readFileSync(join(TRACES, file))).toString("latin1")));
-}
 
 /** Compile the tree's largest file with cc1 and as, each with its own MALLOC_TRACE, and histogram both logs. */
 export function allocationSizes(files: number, seed: number): AllocationSizes[] {
   const tree = generateTree({ files, seed });
   const m = new Machine({ memMiB: 128 });
-  for (const f of tree.files) {
-    const dir = f.path.includes("/") ? `/src/${f.path.slice(0, f.path.lastIndexOf("/"))}` : "/src";
-    m.k.vfs.mkdirs(dir);
-    m.k.vfs.writeFile(`/src/${f.path}`, f.text);
-  }
+  m.writeFiles("/src", tree.files);
   const largest = tree.files.filter((f) => f.path.endsWith(".c")).reduce((a, b) => (b.text.length > a.text.length ? b : a));
   const r = m.run([
     "sh",
@@ -49,14 +40,14 @@ export function allocationSizes(files: number, seed: number): AllocationSizes[] 
   ]);
   if (r.exitCode !== 0) throw new Error(`allocation sizes: compiling ${largest.path} failed: ${r.stderr}`);
   const ours = (path: string): SizeClass[] => {
-    const ino = m.k.vfs.lookup(path, "/", credFor(0));
-    if (typeof ino === "number") throw new Error(`allocation sizes: no ${path}`);
-    return sizeHistogram(parseMtrace(Buffer.from(ino.data.subarray(0, ino.size)).toString("latin1")));
+    const log = m.readFile(path);
+    if (log === null) throw new Error(`allocation sizes: no ${path}`);
+    return sizeHistogram(parseMtrace(Buffer.from(log).toString("latin1")));
   };
   return (["cc1", "as"] as const).map((program) => ({
     program,
     ours: ours(`/tmp/${program}.trace`),
-    real: realHistogram(REAL[program].file),
+    real: sizeHistogram(parseMtrace(readTrace(join(TRACES, REAL[program].file)))),
     realTrace: REAL[program].text,
   }));
 }

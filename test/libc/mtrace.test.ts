@@ -3,13 +3,12 @@
 import { describe, expect, it } from "vitest";
 import { Machine } from "../../apps/machine.ts";
 import { parseMtrace } from "../../apps/replay/mtrace.ts";
-import { credFor } from "../../kernel/task.ts";
 import type { Main } from "../../libc/libc.ts";
 import { mtraceAlloc, mtraceFree, mtraceRealloc } from "../../libc/malloc/mtrace.ts";
 
 function fileText(m: Machine, path: string): string | null {
-  const ino = m.k.vfs.lookup(path, "/", credFor(0));
-  return typeof ino === "number" ? null : Buffer.from(ino.data.subarray(0, ino.size)).toString("latin1");
+  const b = m.readFile(path);
+  return b === null ? null : Buffer.from(b).toString("latin1");
 }
 
 describe("mtrace lines", () => {

@@ -59,8 +59,8 @@ function put(m: Machine, path: string, text: string): void {
 }
 
 function read(m: Machine, path: string): string | null {
-  const ino = m.k.vfs.lookup(path.startsWith("/") ? path : `${DIR}/${path}`, "/", credFor(0));
-  return typeof ino === "number" ? null : new TextDecoder().decode(ino.data.subarray(0, ino.size));
+  const b = m.readFile(path.startsWith("/") ? path : `${DIR}/${path}`);
+  return b === null ? null : new TextDecoder().decode(b);
 }
 
 function make(m: Machine, ...args: string[]): RunResult {
