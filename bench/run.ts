@@ -10,9 +10,10 @@ import { buildSuite } from "./build.bench.ts";
 import { clearPageSuite } from "./clear_page.bench.ts";
 import { type BenchOptions, type SuiteDef, type SuiteResult, formatTable } from "./lib/harness.ts";
 import { mallocSuite } from "./malloc.bench.ts";
+import { replaySuite } from "./replay.bench.ts";
 import { uaccessSuite } from "./uaccess.bench.ts";
 
-const SUITES: readonly SuiteDef[] = [uaccessSuite, clearPageSuite, mallocSuite, buildSuite];
+const SUITES: readonly SuiteDef[] = [uaccessSuite, clearPageSuite, mallocSuite, replaySuite, buildSuite];
 
 function usage(): string {
   return [

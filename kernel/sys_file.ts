@@ -16,7 +16,7 @@
 import { Kev } from "./cost/events.ts";
 import {
   EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENODEV, ENOENT, ENOTDIR, ENOTEMPTY,
-  EOVERFLOW, ERANGE, ESPIPE,
+  EOVERFLOW, ERANGE, EROFS, ESPIPE,
 } from "./errno.ts";
 import { consoleOps, nullOps, zeroOps } from "./console.ts";
 import {
@@ -30,7 +30,7 @@ import { taskNow } from "./process.ts";
 import { PROC_DEV, isProcInode, procMayOpen } from "./procfs.ts";
 import { type Task, credFor } from "./task.ts";
 import { fileMapping } from "./vfs/filemap.ts";
-import { type Inode, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "./vfs/inode.ts";
+import { type HostSource, type Inode, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "./vfs/inode.ts";
 import { MAY_EXEC, MAY_READ, MAY_WRITE } from "./vfs/vfs.ts";
 
 export const SEEK_SET = 0;
@@ -187,6 +187,20 @@ function regularOps(k: Kernel, ino: Inode, name: string): FileOps {
   };
 }
 
+/** A host-backed file: read-only, not mappable (its bytes are not in the machine). */
+function hostOps(src: HostSource): FileOps {
+  return {
+    read(f, buf) {
+      if (f.pos >= src.size) return 0;
+      const n = src.readAt(f.pos, buf.subarray(0, Math.min(buf.length, src.size - f.pos)));
+      f.pos += n;
+      return n;
+    },
+    write: () => -EBADF,
+    mmapObject: () => -ENODEV,
+  };
+}
+
 const dirOps: FileOps = {
   read: () => -EISDIR,
   write: () => -EISDIR,
@@ -291,6 +305,9 @@ export function sys_open(k: Kernel, t: Task, pathPtr: number, flags: number, mod
     const d = deviceOps(k, ino.device);
     if (d === null) return -ENODEV;
     ops = d;
+  } else if (ino.source !== null) {
+    if (acc !== O_RDONLY || flags & O_TRUNC) return -EROFS;
+    ops = hostOps(ino.source);
   } else if (ino.generate !== null || ino.store !== null) {
     const text = ino.generate?.() ?? "";
     ops = generatedOps(k, ino, new Uint8Array(Buffer.from(text, "latin1")));

@@ -20,7 +20,7 @@ import { type FormatArg, formatPrintf } from "./format.ts";
 import { arenaThreadFreeres } from "./malloc/arena.ts";
 import { G_CURBRK } from "./malloc/layout.ts";
 import { Malloc, type ThreadState } from "./malloc/malloc.ts";
-import { type Mallinfo2, mallinfo2, mallocInfoText, mallocStatsText } from "./malloc/stats.ts";
+import { type Mallinfo2, mallinfo2, mallocInfoText, mallocPeaks, mallocStatsText } from "./malloc/stats.ts";
 import { MTRACE_START, mtraceAlloc, mtraceFree, mtraceRealloc } from "./malloc/mtrace.ts";
 import { mallopt } from "./malloc/tunables.ts";
 import { Stream, latin1 } from "./stdio.ts";
@@ -703,6 +703,10 @@ export class Libc {
   }
   mallinfo2(): Mallinfo2 {
     return mallinfo2(this.mallocator);
+  }
+  /** The most heap and mmap memory malloc has held (what malloc_info and malloc_stats report as max). */
+  mallocPeaks(): { maxSystemMem: number; maxMmappedMem: number } {
+    return mallocPeaks(this.mallocator);
   }
   /** malloc_stats: its report on stderr. */
   mallocStats(): void {

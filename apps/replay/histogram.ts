@@ -1,9 +1,7 @@
-// Allocation size histograms of an mtrace operation stream: how many
-// requests (malloc, and realloc to a new size) fell in each power-of-two
+// Allocation size histograms of a malloc trace: how many requests (malloc,
+// calloc, memalign, and realloc to a new size) fell in each power-of-two
 // class, and the bytes they asked for. Fidelity checks set our programs'
 // histograms beside real gcc's and gas's.
-
-import { OP_FREE, type MtraceOps } from "./mtrace.ts";
 
 export interface SizeClass {
   /** Requests of at most this many bytes (and more than the previous class's). */
@@ -18,22 +16,25 @@ const LIMITS = Array.from({ length: 14 }, (_, i) => 16 << i);
 
 const kib = (n: number): string => (n >= 1024 ? `${n / 1024}K` : String(n));
 
-export function sizeHistogram(ops: MtraceOps): SizeClass[] {
-  const classes: SizeClass[] = [...LIMITS, Infinity].map((upTo) => ({
-    upTo,
-    label: upTo === Infinity ? `>${kib(LIMITS[LIMITS.length - 1])}` : `<=${kib(upTo)}`,
-    count: 0,
-    bytes: 0,
-  }));
-  for (let i = 0; i < ops.count; i++) {
-    if (ops.kind[i] === OP_FREE) continue;
-    const n = ops.size[i];
+export class SizeHistogram {
+  private readonly counts = new Float64Array(LIMITS.length + 1);
+  private readonly bytes = new Float64Array(LIMITS.length + 1);
+
+  add(size: number): void {
     let c = 0;
-    while (n > classes[c].upTo) c++;
-    classes[c].count++;
-    classes[c].bytes += n;
+    while (c < LIMITS.length && size > LIMITS[c]) c++;
+    this.counts[c]++;
+    this.bytes[c] += size;
   }
-  return classes;
+
+  classes(): SizeClass[] {
+    return [...LIMITS, Infinity].map((upTo, i) => ({
+      upTo,
+      label: upTo === Infinity ? `>${kib(LIMITS[LIMITS.length - 1])}` : `<=${kib(upTo)}`,
+      count: this.counts[i],
+      bytes: this.bytes[i],
+    }));
+  }
 }
 
 /** Each class's share of the requests, percent, as "label share" pairs for printing. */

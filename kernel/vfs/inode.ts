@@ -11,6 +11,16 @@ export const S_IFLNK = 0o120000;
 export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
 
+/**
+ * A read-only file whose bytes stay on the host and are read on demand (a
+ * trace of gigabytes): only what a reader asks for is ever in memory.
+ */
+export interface HostSource {
+  readonly size: number;
+  /** Bytes at [pos, pos + dst.length) into dst; the count read (short only at the end). */
+  readAt(pos: number, dst: Uint8Array): number;
+}
+
 /** A directory whose entries a kernel function supplies (/proc, /proc/PID). */
 export interface DynamicDir {
   lookup(name: string): Inode | null;
@@ -35,6 +45,8 @@ export class Inode {
   /** Special files: a write's effect; returns bytes consumed or -errno. */
   store: ((text: string, euid: number) => number) | null = null;
   dynamic: DynamicDir | null = null;
+  /** Host-backed files: where the bytes come from (size mirrors source.size). */
+  source: HostSource | null = null;
   /** Character devices: which one (console, null, zero). */
   device = "";
   /** The page cache of the file while it is mapped (vfs/filemap.ts). */
@@ -63,6 +75,7 @@ export class Inode {
 
   /** Replace the contents. */
   setData(bytes: Uint8Array): void {
+    this.source = null;
     this.data = bytes;
     this.size = bytes.length;
   }

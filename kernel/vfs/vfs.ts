@@ -3,7 +3,7 @@
 
 import { EACCES, EEXIST, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EISDIR } from "../errno.ts";
 import type { Cred } from "../task.ts";
-import { type DynamicDir, Inode, S_IFDIR, S_IFLNK, S_IFREG } from "./inode.ts";
+import { type DynamicDir, type HostSource, Inode, S_IFDIR, S_IFLNK, S_IFREG } from "./inode.ts";
 
 export const MAY_EXEC = 1;
 export const MAY_WRITE = 2;
@@ -136,6 +136,14 @@ export class Vfs {
       this.link(dir, path.slice(slash + 1), ino);
     }
     ino.setData(typeof data === "string" ? new TextEncoder().encode(data) : data);
+    return ino;
+  }
+
+  /** Host-side set-up: a read-only file whose bytes `source` serves on demand. */
+  hostFile(path: string, source: HostSource, mode = 0o444, uid = 0, gid = 0): Inode {
+    const ino = this.writeFile(path, new Uint8Array(0), mode, uid, gid);
+    ino.source = source;
+    ino.size = source.size;
     return ino;
   }
 

@@ -71,6 +71,14 @@ export function mallinfo2(m: Malloc): Mallinfo2 {
   return mi;
 }
 
+/** What the allocator took from the kernel at most: the heaps (malloc_info's <system type="max">) and mmap'd chunks (malloc_stats' max mmap bytes). */
+export function mallocPeaks(m: Malloc): { maxSystemMem: number; maxMmappedMem: number } {
+  m.ensureInit();
+  let maxSystemMem = 0;
+  for (const av of arenas(m)) maxSystemMem += m.mem.readU32(av + L.AV_MAX_SYSTEM_MEM);
+  return { maxSystemMem, maxMmappedMem: m.g(L.MP_MAX_MMAPPED_MEM) };
+}
+
 const u10 = (n: number) => String(n >>> 0).padStart(10, " ");
 
 /** malloc_stats: per arena system and in-use bytes, then totals including mmap, to stderr. */

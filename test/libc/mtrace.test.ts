@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from "vitest";
 import { Machine } from "../../apps/machine.ts";
-import { parseMtrace } from "../../apps/replay/mtrace.ts";
+import { scanTraceText } from "../../apps/replay/scan.ts";
+import { OP_FREE } from "../../apps/replay/trace_parser.ts";
 import type { Main } from "../../libc/libc.ts";
 import { mtraceAlloc, mtraceFree, mtraceRealloc } from "../../libc/malloc/mtrace.ts";
 
@@ -65,9 +66,10 @@ describe("MALLOC_TRACE", () => {
       "- P",
       "+ P 0", // realloc(NULL, 0) is malloc(0)
     ]);
-    const ops = parseMtrace(text);
-    expect([ops.mallocs, ops.frees, ops.reallocs, ops.unmatched]).toEqual([6, 3, 1, 0]);
-    expect([...ops.size].filter((_, i) => ops.kind[i] !== 1)).toEqual([10, 24, 5000, 100, 4, 32, 0]);
+    const sizes: number[] = [];
+    const st = scanTraceText(text, { sink: (kind, _slot, size) => kind !== OP_FREE && sizes.push(size) });
+    expect([st.ops.malloc, st.ops.free, st.ops.realloc, st.skipped]).toEqual([6, 3, 1, 0]);
+    expect(sizes).toEqual([10, 24, 5000, 100, 4, 32, 0]);
   });
 
   it("a traced program's log replays through mtrace-replay", () => {
@@ -75,9 +77,9 @@ describe("MALLOC_TRACE", () => {
     const r = m.run(["sh", "-c", "MALLOC_TRACE=/tmp/mb.trace mallocbench -r 2 -n 300 -w 256 >/dev/null && mtrace-replay /tmp/mb.trace"]);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
-    const ops = parseMtrace(fileText(m, "/tmp/mb.trace")!);
-    expect(r.stdout).toContain(`replayed ${ops.count} operations (${ops.mallocs} malloc, ${ops.frees} free, 0 realloc)`);
-    expect(ops.mallocs).toBe(ops.frees);
+    const st = scanTraceText(fileText(m, "/tmp/mb.trace")!);
+    expect(r.stdout).toContain(`replayed ${st.opsTotal} operations (${st.ops.malloc} malloc, 0 calloc, 0 memalign, 0 realloc, ${st.ops.free} free)`);
+    expect(st.ops.malloc).toBe(st.ops.free);
   });
 
   it("without MALLOC_TRACE nothing is written", () => {
