@@ -162,8 +162,9 @@ export class TraceParser {
     if (op !== ">") this.reallocMissing(n, `'${op}'`);
     const needsSize = op === "+" || op === ">" || op === "!";
     if (needsSize !== (sizeText !== undefined)) throw new TraceError(n, needsSize ? `'${op}' needs an address and a size` : `'${op}' takes only an address`);
+    // A size_t: a failed malloc(SIZE_MAX/2) prints 0x7fffffffffffffff, kept as the nearest double.
+    if (sizeText !== undefined && sizeText.length > 18) throw new TraceError(n, `size ${sizeText} is too large for a size_t`);
     const size = sizeText === undefined ? 0 : Number.parseInt(sizeText, 16);
-    if (!Number.isSafeInteger(size)) throw new TraceError(n, `size ${sizeText} is too large`);
     switch (op) {
       case "+":
         this.count(OP_MALLOC);
@@ -265,7 +266,7 @@ export class TraceParser {
 
   private jsonNumber(r: Record<string, unknown>, key: string, n: number): number {
     const v = r[key];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new TraceError(n, `"${key}" must be a byte count (a whole number >= 0), not ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= 2 ** 64) throw new TraceError(n, `"${key}" must be a byte count (a whole number >= 0), not ${JSON.stringify(v)}`);
     return v;
   }
 

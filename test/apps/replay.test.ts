@@ -101,7 +101,7 @@ describe("mtrace lines", () => {
     ["> 0x10 0x20\n", 1, "realloc '>' without the '<' line before it"],
     ["+ 0x10 0x20\n< 0x10\n", 2, "realloc '<' has no '>' line after it"],
     ["+ 0x10 12\n", 1, "not an mtrace line"],
-    ["+ 0x10 0xffffffffffffffffff\n", 1, "is too large"],
+    ["+ 0x10 0xffffffffffffffffff\n", 1, "is too large for a size_t"],
     ["+ 0x10 0x20\n- 0x30\n", 2, "free of 0x30, which is not live"],
     ["+ 0x10 0x20\n- 0x10\n- 0x10\n", 3, "free of 0x10, which is not live"],
     ["= Start\n< 0x20\n> 0x30 0x40\n", 2, "realloc of 0x20, which is not live"],
