@@ -10,15 +10,18 @@
 //           stock machine and one with MALLOC_NOZERO=1. ops/s = 2 x opsTotal
 //           over the child's CPU time in runReplay (the scan is charged to
 //           the replays, as `nozero replay` spends it). Median of 3 children
-//           (1 with --quick); each child's replay includes its JIT warm-up,
-//           as a `nozero replay` run does.
+//           (1 with --quick); each includes its JIT warm-up, as a `nozero
+//           replay` run does.
 //   native  bench/replay/replay_mtrace.c (gcc -O2, built at bench time):
 //           getline + parse + glibc malloc/free/realloc + memset of every
 //           byte + first/last byte checks, one replay per process; ops/s =
-//           ops over its CPU time (CLOCK_PROCESS_CPUTIME_ID). Median of 5.
-//   4x      the same trace body written 4 times (each ends by freeing every
-//           block) replayed by ours and by native once: their peak RSS
-//           should match the 1x run's, not grow 4x.
+//           ops over its CPU time. Median of 5.
+//   x4      the trace body written 4 times over (each ends by freeing every
+//           block), replayed once by each: if the replay streams, the peak
+//           RSS stays the 1x run's instead of growing with the trace.
+//
+// Peak RSS is each process image's VmHWM: getrusage's ru_maxrss of a spawned
+// child also counts the pre-exec fork of this (node) process.
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -28,12 +31,13 @@ import { median } from "./malloc/replay.ts";
 import { BIN_DIR } from "./malloc/trace.ts";
 import type { ReplayChildResult } from "./replay/child.ts";
 import { type MtraceTrace, ensureMtraceTrace } from "./replay/mtrace_trace.ts";
-import { type BenchOptions, type Figure, type Row, type SuiteDef, type SuiteResult, fmtNs } from "./lib/harness.ts";
+import type { BenchOptions, Figure, Row, SuiteDef, SuiteResult } from "./lib/harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
 const CHILD = join(HERE, "replay", "child.ts");
 const LONG_REPS = 4;
+const NATIVE_REPS = 5;
 
 type Outcome<T> = { ok: true; v: T } | { ok: false; reason: string };
 
@@ -41,6 +45,7 @@ interface Native {
   ops: number;
   seconds: number;
   cpuSeconds: number;
+  /** VmHWM, KiB. */
   maxRssKiB: number;
 }
 
@@ -50,10 +55,11 @@ function rmePct(xs: readonly number[]): number | null {
   if (n < 2) return null;
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const t = [12.706, 4.303, 3.182, 2.776, 2.571][n - 2] ?? 1.96;
+  const t = [12.706, 4.303, 3.182, 2.776][n - 2] ?? 1.96;
   return ((t * sd) / Math.sqrt(n) / mean) * 100;
 }
 
+/** gcc -O2 bench/replay/replay_mtrace.c -> bench/native/bin/replay-mtrace (every run: it takes a fraction of a second). */
 function buildNative(): Outcome<string> {
   const out = join(BIN_DIR, "replay-mtrace");
   mkdirSync(BIN_DIR, { recursive: true });
@@ -67,7 +73,7 @@ function runNative(bin: string, t: MtraceTrace): Outcome<Native> {
   const p = spawnSync(bin, [t.path], { encoding: "utf8", timeout: 300_000 });
   if (p.status !== 0) return { ok: false, reason: `replay_mtrace exited ${p.status ?? p.signal}: ${p.stderr?.trim()}` };
   const kv = new Map(p.stdout.split("\n").map((l) => l.split(" ") as [string, string]));
-  const v = { ops: Number(kv.get("ops")), seconds: Number(kv.get("seconds")), cpuSeconds: Number(kv.get("cpu_seconds")), maxRssKiB: Number(kv.get("maxrss_kib")) };
+  const v = { ops: Number(kv.get("ops")), seconds: Number(kv.get("seconds")), cpuSeconds: Number(kv.get("cpu_seconds")), maxRssKiB: Number(kv.get("hwm_kib")) };
   if (v.ops !== t.ops) return { ok: false, reason: `replay_mtrace replayed ${v.ops} ops, the trace has ${t.ops}` };
   return { ok: true, v };
 }
@@ -77,11 +83,11 @@ function runOurs(t: MtraceTrace): Outcome<ReplayChildResult> {
   const line = p.stdout?.split("\n").find((l) => l.startsWith("RESULT "));
   if (p.status !== 0 || line === undefined) return { ok: false, reason: `child exited ${p.status ?? p.signal}: ${p.stderr?.trim().split("\n").slice(-3).join(" / ")}` };
   const r = JSON.parse(line.slice(7)) as ReplayChildResult;
-  if (r.opsTotal !== t.ops || r.exitCodes.some((c) => c !== 0)) return { ok: false, reason: `replayed ${r.opsTotal} of ${t.ops} ops, exit codes ${r.exitCodes.join(" ")}` };
+  if (r.opsTotal !== t.ops || r.exitCodes.some((c) => c !== 0)) return { ok: false, reason: `scanned ${r.opsTotal} of ${t.ops} ops, replay exit codes ${r.exitCodes.join(" ")}` };
   return { ok: true, v: r };
 }
 
-/** Run `f` n times; all its values, or the first failure. */
+/** Run `f` n times: all its values, or the first failure. */
 function repeat<T>(n: number, f: () => Outcome<T>): Outcome<T[]> {
   const vs: T[] = [];
   for (let i = 0; i < n; i++) {
@@ -96,15 +102,13 @@ const mops = (opsPerS: number): string => `${(opsPerS / 1e6).toFixed(2)} M ops/s
 const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 
 function run(opts: BenchOptions): SuiteResult {
-  const quick = opts.minSamples < 20; // run.ts's --quick
-  const oursReps = quick ? 1 : 3;
-  const nativeReps = 5;
+  const oursReps = opts.minSamples < 20 ? 1 : 3; // run.ts's --quick: 1
   const t0 = performance.now();
   const short = ensureMtraceTrace(1);
   const long = ensureMtraceTrace(LONG_REPS);
   const s = short.trace;
   opts.log(
-    `  traces: ${relative(ROOT, short.path)} (${short.ops} ops, ${mib(short.bytes / 1024)}) and x${LONG_REPS} (${long.ops} ops, ${mib(long.bytes / 1024)}), ` +
+    `  traces: ${relative(ROOT, short.path)} (${short.ops} ops, ${mib(short.bytes / 1024)}) and its x${LONG_REPS} (${long.ops} ops, ${mib(long.bytes / 1024)}), ` +
       `${short.generated || long.generated ? `written in ${((performance.now() - t0) / 1000).toFixed(1)} s` : "cached"}; ` +
       `${s.mallocs} malloc + ${s.frees} free + ${s.reallocs} realloc per body, peak live ${s.peakLiveBytes} B in ${s.peakLiveBlocks} blocks`,
   );
@@ -117,7 +121,7 @@ function run(opts: BenchOptions): SuiteResult {
     long_trace_ops: long.ops,
     long_trace_bytes: long.bytes,
     ours_reps: oursReps,
-    native_reps: nativeReps,
+    native_reps: NATIVE_REPS,
   };
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -126,91 +130,85 @@ function run(opts: BenchOptions): SuiteResult {
     notes.push(`${label}: failed: ${reason}`);
     rows.push({ name: `${label}: FAILED`, ns: null, rmePct: null, ratio: null, ratioTo: null });
   };
+  const vsNative = (ns: number, nativeNs: number | null): Pick<Row, "ratio" | "ratioTo"> =>
+    nativeNs === null ? { ratio: null, ratioTo: null } : { ratio: ns / nativeNs, ratioTo: "native C" };
 
   // Native first, while nothing else of ours runs.
-  const bin = buildNative();
-  let nativeNs: number | null = null;
-  let nativeOpsPerS: number | null = null;
   const nativeLabel = "native C: replay_mtrace.c, glibc malloc (gcc -O2)";
-  if (!bin.ok) failed("native", nativeLabel, bin.reason);
+  let nativeNs: number | null = null;
+  let nativeMem = "native failed";
+  opts.log(`  native: gcc -O2 replay_mtrace.c; ${NATIVE_REPS} replays, then one of the x${LONG_REPS} trace`);
+  const bin = buildNative();
+  const native = bin.ok ? repeat(NATIVE_REPS, () => runNative(bin.v, short)) : bin;
+  const nativeLong = bin.ok ? runNative(bin.v, long) : bin;
+  if (!native.ok) failed("native", nativeLabel, native.reason);
   else {
-    opts.log(`  native: gcc -O2 replay_mtrace.c; ${nativeReps} replays, then one of the x${LONG_REPS} trace`);
-    const reps = repeat(nativeReps, () => runNative(bin.v, short));
-    const big = runNative(bin.v, long);
-    if (!reps.ok) failed("native", nativeLabel, reps.reason);
-    else {
-      const cpuNs = reps.v.map((r) => (r.cpuSeconds * 1e9) / r.ops);
-      nativeNs = median(cpuNs);
-      nativeOpsPerS = 1e9 / nativeNs;
-      const rss = Math.max(...reps.v.map((r) => r.maxRssKiB));
-      Object.assign(figures, {
-        native_cpu_ns_per_op: nativeNs,
-        native_ops_per_s: nativeOpsPerS,
-        native_wall_ops_per_s: short.ops / median(reps.v.map((r) => r.seconds)),
-        native_reps_cpu_s: reps.v.map((r) => r.cpuSeconds).join(" "),
-        native_max_rss_kib: rss,
-        native_long_max_rss_kib: big.ok ? big.v.maxRssKiB : null,
-      });
-      rows.push({ name: `${nativeLabel}: ${mops(nativeOpsPerS)}, max RSS ${mib(rss)}`, ns: nativeNs, rmePct: rmePct(cpuNs), ratio: 1, ratioTo: "native C" });
-      if (!big.ok) notes.push(`native x${LONG_REPS}: failed: ${big.reason}`);
-    }
+    const cpuNs = native.v.map((r) => (r.cpuSeconds * 1e9) / r.ops);
+    nativeNs = median(cpuNs);
+    const rss = Math.max(...native.v.map((r) => r.maxRssKiB));
+    nativeMem = nativeLong.ok ? `native ${mib(rss)} and ${mib(nativeLong.v.maxRssKiB)}` : `native x${LONG_REPS} failed: ${nativeLong.reason}`;
+    Object.assign(figures, {
+      native_cpu_ns_per_op: nativeNs,
+      native_ops_per_s: 1e9 / nativeNs,
+      native_wall_ops_per_s: short.ops / median(native.v.map((r) => r.seconds)),
+      native_reps_cpu_s: native.v.map((r) => r.cpuSeconds).join(" "),
+      native_max_rss_kib: rss,
+      native_long_max_rss_kib: nativeLong.ok ? nativeLong.v.maxRssKiB : null,
+    });
+    rows.push({ name: `${nativeLabel}: ${mops(1e9 / nativeNs)}, peak RSS ${mib(rss)}`, ns: nativeNs, rmePct: rmePct(cpuNs), ratio: 1, ratioTo: "native C" });
   }
 
-  const oursLabel = "ours: nozero replay, runs 1, touch full (scan + stock + NOZERO)";
+  const oursLabel = "ours: runReplay, runs 1, touch full (scan + stock + NOZERO)";
   opts.log(`  ours: ${oursReps} child process(es), runReplay of ${short.ops} ops each`);
   const ours = repeat(oursReps, () => runOurs(short));
+  let oursRss: number | null = null;
   if (!ours.ok) failed("ours", oursLabel, ours.reason);
   else {
     // Each child replays the trace twice (stock, MALLOC_NOZERO=1).
     const cpuNs = ours.v.map((r) => r.cpuNs / (2 * r.opsTotal));
     const ns = median(cpuNs);
-    const opsPerS = 1e9 / ns;
     const wallS = median(ours.v.map((r) => r.wallNs)) / 1e9;
-    const maxRss = Math.max(...ours.v.map((r) => r.maxRssKiB));
     const before = Math.max(...ours.v.map((r) => r.rssBeforeKiB));
+    oursRss = Math.max(...ours.v.map((r) => r.maxRssKiB));
     Object.assign(figures, {
       ours_cpu_ns_per_op: ns,
-      ours_ops_per_s: opsPerS,
+      ours_ops_per_s: 1e9 / ns,
       ours_wall_s: wallS,
       ours_wall_ops_per_s: (2 * short.ops) / wallS,
       ours_reps_cpu_s: ours.v.map((r) => (r.cpuNs / 1e9).toFixed(3)).join(" "),
       ours_rss_before_kib: before,
-      ours_max_rss_kib: maxRss,
-      ours_emulated_max_rss_kib: ours.v[0].emulatedMaxRssKiB[0],
-      native_over_ours_ops_ratio: nativeOpsPerS === null ? null : nativeOpsPerS / opsPerS,
+      ours_max_rss_kib: oursRss,
+      ours_rusage_max_rss_kib: Math.max(...ours.v.map((r) => r.rusageMaxRssKiB)),
+      ours_emulated_max_rss_kib: ours.v[0].emulatedMaxRssKiB,
+      native_over_ours_ops_ratio: nativeNs === null ? null : ns / nativeNs,
     });
-    rows.push({
-      name: `${oursLabel}: ${mops(opsPerS)}, ${wallS.toFixed(2)} s wall, max RSS ${mib(maxRss)}`,
-      ns,
-      rmePct: rmePct(cpuNs),
-      ratio: nativeNs === null ? null : ns / nativeNs,
-      ratioTo: nativeNs === null ? null : "native C",
-    });
+    rows.push({ name: `${oursLabel}: ${mops(1e9 / ns)}, ${wallS.toFixed(2)} s wall, peak RSS ${mib(oursRss)}`, ns, rmePct: rmePct(cpuNs), ...vsNative(ns, nativeNs) });
     notes.push(
-      `ours: ${mops(opsPerS)} CPU (${mops((2 * short.ops) / wallS)} wall, ${wallS.toFixed(2)} s for scan + 2 replays of ${short.ops} ops); ` +
-        (nativeOpsPerS === null ? "native failed" : `native ${mops(nativeOpsPerS)}: native/ours = ${(nativeOpsPerS / opsPerS).toFixed(1)}x`),
+      `ours: ${mops(1e9 / ns)} CPU, ${mops((2 * short.ops) / wallS)} wall (${wallS.toFixed(2)} s for the scan and 2 replays of ${short.ops} ops)` +
+        (nativeNs === null ? "" : `; native ${mops(1e9 / nativeNs)}: native/ours = ${(ns / nativeNs).toFixed(1)}x`),
     );
-    notes.push(`ours host memory: RSS ${mib(before)} before runReplay (node + modules), peak ${mib(maxRss)} (+${mib(maxRss - before)} for the replay); the emulated process's own peak RSS ${mib(ours.v[0].emulatedMaxRssKiB[0])}`);
+    notes.push(
+      `ours host memory: RSS ${mib(before)} before runReplay (node + modules), peak ${mib(oursRss)} (+${mib(oursRss - before)} for the replay); ` +
+        `the emulated process's own peak RSS ${mib(ours.v[0].emulatedMaxRssKiB)}`,
+    );
   }
 
   opts.log(`  ours: one child, runReplay of the x${LONG_REPS} trace (${long.ops} ops)`);
+  const longLabel = `ours, the x${LONG_REPS} trace (streaming check)`;
   const big = runOurs(long);
-  const longLabel = `ours, x${LONG_REPS} trace (streaming check)`;
   if (!big.ok) failed("ours_long", longLabel, big.reason);
   else {
     const r = big.v;
     const ns = r.cpuNs / (2 * r.opsTotal);
     Object.assign(figures, { ours_long_cpu_ns_per_op: ns, ours_long_wall_s: r.wallNs / 1e9, ours_long_rss_before_kib: r.rssBeforeKiB, ours_long_max_rss_kib: r.maxRssKiB });
-    rows.push({ name: `${longLabel}: ${mops(1e9 / ns)}, ${(r.wallNs / 1e9).toFixed(2)} s wall, max RSS ${mib(r.maxRssKiB)}`, ns, rmePct: null, ratio: nativeNs === null ? null : ns / nativeNs, ratioTo: nativeNs === null ? null : "native C" });
-    if (ours.ok) {
-      const one = Math.max(...ours.v.map((x) => x.maxRssKiB));
+    rows.push({ name: `${longLabel}: ${mops(1e9 / ns)}, ${(r.wallNs / 1e9).toFixed(2)} s wall, peak RSS ${mib(r.maxRssKiB)}`, ns, rmePct: null, ...vsNative(ns, nativeNs) });
+    if (oursRss !== null)
       notes.push(
-        `streaming: peak RSS ${mib(one)} for ${short.ops} ops, ${mib(r.maxRssKiB)} for ${long.ops} ops (x${(r.maxRssKiB / one).toFixed(2)} for x${LONG_REPS} the trace; ` +
-          `native ${mib(Number(figures.native_max_rss_kib ?? 0))} and ${mib(Number(figures.native_long_max_rss_kib ?? 0))})`,
+        `streaming: ours peaks at ${mib(oursRss)} RSS for ${short.ops} ops and ${mib(r.maxRssKiB)} for ${long.ops} ops ` +
+          `(x${(r.maxRssKiB / oursRss).toFixed(2)} for a trace x${LONG_REPS} as long; ${nativeMem})`,
       );
-    }
   }
-  notes.push(`ns/op: CPU ns per replayed op (ours: the child's CPU in runReplay over 2 x ops; native: its CPU over ops), median over processes; ratio: over native's`);
+  notes.push("ns/op: CPU ns per replayed op (ours: the child's CPU in runReplay over 2 x ops; native: its CPU over ops), median over processes; ratio: over native's");
   return { suite: "replay", title: "nozero replay throughput and host memory (mtrace log of the malloc trace)", unit: "ns per replayed op, CPU", rows, figures, notes };
 }
 

@@ -1,5 +1,5 @@
 // mtrace-replay: run a malloc trace (glibc's mtrace log, or JSON lines; see
-// apps/replay/trace_parser.ts) against this process's malloc. Each traced
+// apps/replay/trace_parser.ts; plain or gzip) against this process's malloc. Each traced
 // address maps to the block our malloc returned for it. The trace is read
 // through read(2) in 64 KiB pieces into a buffer of its own mapping, so the
 // replay's memory follows the live set, not the trace, and the heap holds
@@ -22,7 +22,7 @@
 import { MAP_ANONYMOUS, MAP_FAILED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../../kernel/mman.ts";
 import { strerror } from "../../kernel/errno.ts";
 import type { Libc } from "../../libc/libc.ts";
-import { LineSplitter } from "../replay/trace_file.ts";
+import { TraceFileError, TraceLines } from "../replay/trace_file.ts";
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_NAMES, OP_REALLOC, TraceError, TraceParser } from "../replay/trace_parser.ts";
 import { parseOptions } from "./options.ts";
 
@@ -151,8 +151,7 @@ export default function mtraceReplay(argv: string[], _envp: string[], libc: Libc
   }
   const r = replayer(libc, TOUCH_LIMITS[touch]);
   const parser = new TraceParser(o.opts.l === true, TOUCH_LIMITS[touch], r.sink);
-  const split = new LineSplitter();
-  const onLine = (text: string, line: number): void => parser.line(text, line);
+  const lines = new TraceLines((text, line) => parser.line(text, line));
   const t0 = libc.clockGettime(1);
   try {
     for (;;) {
@@ -162,12 +161,12 @@ export default function mtraceReplay(argv: string[], _envp: string[], libc: Libc
         return 1;
       }
       if (n === 0) break;
-      split.push(libc.mem.readBytes(buf, n), onLine);
+      lines.push(libc.mem.readBytes(buf, n));
     }
-    split.end(onLine);
+    lines.end();
     parser.end();
   } catch (e) {
-    if (!(e instanceof TraceError || e instanceof ReplayStop)) throw e;
+    if (!(e instanceof TraceError || e instanceof ReplayStop || e instanceof TraceFileError)) throw e;
     libc.eprintf("mtrace-replay: %s:%d: %s\n", file, e.line, e.detail);
     return 1;
   }

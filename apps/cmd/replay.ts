@@ -3,8 +3,9 @@
 // stock glibc and MALLOC_NOZERO=1, as USER; the report puts the two side by
 // side with the predicted saving. The trace is first scanned on the host, so
 // a bad line is reported by number before anything runs; then each machine
-// reads it on demand from the host file (a host-backed file of the emulated
-// VFS), so host memory follows the trace's live set, not its length.
+// reads its decoded text on demand from the host file (a host-backed file of
+// the emulated VFS: the same bytes whether the trace is gzip or not), so host
+// memory follows the trace's live set, not its length.
 // runReplay() is the engine for the tests.
 
 import { basename } from "node:path";
@@ -19,7 +20,7 @@ import { TOUCH_LIMITS, type TouchMode } from "../bin/mtrace-replay.ts";
 import { Machine, resolveMachine } from "../machine.ts";
 import { type SizeClass, formatHistogram } from "../replay/histogram.ts";
 import { scanTraceFile } from "../replay/scan.ts";
-import { type ByteSource, TraceFileError, TraceHostFile } from "../replay/trace_file.ts";
+import { DecodedTraceFile, TraceFileError } from "../replay/trace_file.ts";
 import { OP_NAMES, type OpName, TraceError } from "../replay/trace_parser.ts";
 import { type RunFigures, runFigures } from "./figures.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
@@ -126,7 +127,7 @@ export function runReplay(path: string, opts: ReplayOptions = {}): ReplayResult 
   if (user === undefined) throw new RangeError(`unknown user ${opts.user}`);
   const passes = 1 + 2 * runs;
   let pass = 0;
-  const progress = (src: ByteSource): void => opts.onProgress?.(pass * src.fileSize + src.consumed, passes * src.fileSize);
+  const progress = (done: number, size: number): void => opts.onProgress?.(pass * size + done, passes * size);
 
   let scan;
   try {
@@ -157,7 +158,7 @@ export function runReplay(path: string, opts: ReplayOptions = {}): ReplayResult 
     const counters = new Counters();
     const out = { exitCode: 0, stdout: "", stderr: "", simulatedSeconds: 0, minflt: 0, maxRssKiB: 0, heapBytes: 0, mmapBytes: 0 };
     for (let i = 0; i < runs && out.exitCode === 0; i++, pass++) {
-      const src = new TraceHostFile(path, scan.bytes, progress);
+      const src = new DecodedTraceFile(path, scan.bytes, progress);
       m.k.vfs.hostFile(file, src, 0o444, user.uid, user.uid);
       let r;
       try {

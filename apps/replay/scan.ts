@@ -2,7 +2,7 @@
 // makes before anything runs (so a bad line is reported by number at once),
 // and the counts its report and the fidelity tables use.
 
-import { LineSplitter, forEachTraceLine, type ByteSource } from "./trace_file.ts";
+import { LineSplitter, forEachTraceLine } from "./trace_file.ts";
 import { type OpSink, TraceParser, type TraceStats } from "./trace_parser.ts";
 
 export interface ScanOptions {
@@ -13,7 +13,7 @@ export interface ScanOptions {
 }
 
 /** A trace file's figures plus its decompressed length. Throws TraceError or TraceFileError. */
-export function scanTraceFile(path: string, opts: ScanOptions = {}, onProgress?: (src: ByteSource) => void): TraceStats & { bytes: number } {
+export function scanTraceFile(path: string, opts: ScanOptions = {}, onProgress?: (done: number, size: number) => void): TraceStats & { bytes: number } {
   const p = new TraceParser(opts.lenient ?? false, opts.touchLimit ?? Infinity, opts.sink ?? null);
   const bytes = forEachTraceLine(path, (text, line) => p.line(text, line), onProgress);
   return { ...p.end(), bytes };

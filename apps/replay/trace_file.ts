@@ -1,8 +1,8 @@
-// A trace file read in pieces, plain or gzip-compressed (told by its magic
-// bytes, not its name), so a trace of tens of millions of lines never sits
-// in host memory whole. Reads are synchronous: the emulated kernel serves a
-// process's read(2) from here in the middle of its run. Lines come out of a
-// LineSplitter fed with the pieces; a line is latin1 text without its "\n".
+// A trace read in pieces, plain or gzip-compressed (told by its magic bytes,
+// not its name), so a trace of tens of millions of lines never sits in
+// memory whole. The same pieces-in, lines-out path serves the host's scan
+// (pieces from the host file) and the emulated replayer (pieces from
+// read(2)); a line is latin1 text without its "\n".
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
@@ -19,182 +19,83 @@ export class TraceFileError extends Error {
   }
 }
 
-export interface ByteSource {
-  /** Fill dst from the current position; the bytes filled, 0 at the end. */
-  read(dst: Uint8Array): number;
-  /** Bytes of the file itself consumed so far (compressed bytes for gzip), for progress. */
-  readonly consumed: number;
-  /** The file's size on disk. */
-  readonly fileSize: number;
-  close(): void;
-}
-
-const PIECE = 1 << 16;
-
-class PlainSource implements ByteSource {
-  consumed = 0;
-
-  constructor(
-    private readonly fd: number,
-    readonly fileSize: number,
-  ) {}
-
-  read(dst: Uint8Array): number {
-    const n = readSync(this.fd, dst, 0, dst.length, this.consumed);
-    this.consumed += n;
-    return n;
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
 /**
- * gzip through fflate's streaming inflater (zlib has no synchronous stream).
- * fflate does not check a member's trailer, so the last member's CRC-32 and
- * length are checked here: a file cut inside its trailer is caught too.
+ * Raw pieces of a trace in, its bytes out: plain input passes through, gzip
+ * (one member or several) is inflated with fflate's streaming inflater (zlib
+ * has no synchronous stream). fflate does not check a member's trailer, so the
+ * last member's CRC-32 and length are checked here: a file cut inside its
+ * trailer is caught too. Damage throws TraceFileError after the bytes
+ * inflated before it were handed out.
  */
-class GzipSource implements ByteSource {
-  consumed = 0;
-  private readonly pending: Uint8Array[] = [];
-  private head = 0;
-  private ended = false;
-  private failure: string | null = null;
+export class TraceDecoder {
+  private mode: "" | "plain" | "gzip" = "";
+  private inflater: Gunzip | null = null;
   private crc = 0;
   private isize = 0;
-  private readonly inflater: Gunzip;
-  private readonly piece = new Uint8Array(PIECE);
+  private readonly tail = new Uint8Array(8); // the last 8 raw bytes: the trailer, at the end
+  private raw = 0;
+  private consumerError: { e: unknown } | null = null;
 
-  constructor(
-    private readonly fd: number,
-    readonly fileSize: number,
-  ) {
+  constructor(private readonly onData: (bytes: Uint8Array) => void) {}
+
+  push(piece: Uint8Array): void {
+    if (piece.length === 0) return;
+    if (this.mode === "") this.start(piece);
+    if (this.mode === "plain") return this.onData(piece);
+    this.keepTail(piece);
+    this.inflate(piece, false);
+  }
+
+  /** The input ended. */
+  end(): void {
+    if (this.mode !== "gzip") return;
+    this.inflate(new Uint8Array(0), true);
+    const v = new DataView(this.tail.buffer);
+    if (this.raw < 18) throw new TraceFileError("gzip data is cut short");
+    if (v.getUint32(0, true) !== this.crc >>> 0 || v.getUint32(4, true) !== this.isize) {
+      throw new TraceFileError("gzip data is cut short or damaged (its CRC-32 or length does not match)");
+    }
+  }
+
+  private start(piece: Uint8Array): void {
+    // A first piece of one byte cannot tell; gzip's magic is 2 bytes, and a trace never starts with 0x1f.
+    this.mode = piece[0] === 0x1f && (piece.length < 2 || piece[1] === 0x8b) ? "gzip" : "plain";
+    if (this.mode === "plain") return;
     this.inflater = new Gunzip((data) => {
       this.crc = crc32(data, this.crc);
       this.isize = (this.isize + data.length) >>> 0;
-      this.pending.push(data);
+      try {
+        this.onData(data);
+      } catch (e) {
+        this.consumerError = { e };
+        throw e;
+      }
     });
     this.inflater.onmember = (offset) => {
       if (offset > 0) this.crc = this.isize = 0;
     };
   }
 
-  read(dst: Uint8Array): number {
-    while (this.pending.length === 0 && !this.ended) this.inflateMore();
-    // What inflated before a failure is handed out first, so the error names the line it cut.
-    if (this.pending.length === 0 && this.failure !== null) {
-      const f = this.failure;
-      this.failure = null;
-      throw new TraceFileError(f);
+  private inflate(piece: Uint8Array, last: boolean): void {
+    try {
+      this.inflater!.push(piece, last);
+    } catch (e) {
+      // What the consumer threw (a bad line) passes through; the rest is fflate's.
+      const c = this.consumerError;
+      this.consumerError = null;
+      if (c !== null) throw c.e;
+      throw new TraceFileError(`gzip data is damaged or cut short (${(e as Error).message})`);
     }
-    let n = 0;
-    while (n < dst.length && this.pending.length > 0) {
-      const c = this.pending[0];
-      const take = Math.min(dst.length - n, c.length - this.head);
-      dst.set(c.subarray(this.head, this.head + take), n);
-      n += take;
-      this.head += take;
-      if (this.head === c.length) {
-        this.pending.shift();
-        this.head = 0;
-      }
-    }
-    return n;
   }
 
-  private inflateMore(): void {
-    const got = readSync(this.fd, this.piece, 0, PIECE, this.consumed);
-    this.consumed += got;
-    const last = this.consumed >= this.fileSize;
-    try {
-      this.inflater.push(this.piece.subarray(0, got), last);
-    } catch (e) {
-      this.ended = true;
-      this.failure = `gzip data is damaged or cut short (${(e as Error).message})`;
+  private keepTail(piece: Uint8Array): void {
+    this.raw += piece.length;
+    if (piece.length >= 8) {
+      this.tail.set(piece.subarray(piece.length - 8));
       return;
     }
-    if (!last) return;
-    this.ended = true;
-    this.failure = this.trailerProblem();
-  }
-
-  /** The last member's CRC-32 and length against its trailer: null when they agree. */
-  private trailerProblem(): string | null {
-    const t = new Uint8Array(8);
-    if (this.fileSize < 18 || readSync(this.fd, t, 0, 8, this.fileSize - 8) !== 8) return "gzip data is cut short";
-    const v = new DataView(t.buffer);
-    if (v.getUint32(0, true) === this.crc >>> 0 && v.getUint32(4, true) === this.isize) return null;
-    return "gzip data is cut short or damaged (its CRC-32 or length does not match)";
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
-/** Open a trace file, plain or gzip; a TraceFileError says why it cannot be. */
-export function openTrace(path: string): ByteSource {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new TraceFileError((e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message);
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const magic = new Uint8Array(2);
-    const m = readSync(fd, magic, 0, 2, 0);
-    return m === 2 && magic[0] === 0x1f && magic[1] === 0x8b ? new GzipSource(fd, size) : new PlainSource(fd, size);
-  } catch (e) {
-    closeSync(fd);
-    throw new TraceFileError((e as Error).message);
-  }
-}
-
-/**
- * A trace as a host-backed file of the emulated machine: its decompressed
- * bytes, read forward on demand. A read behind the position (a reader that
- * seeks back) opens the file again.
- */
-export class TraceHostFile implements HostSource {
-  private src: ByteSource;
-  private pos = 0;
-  private readonly skip = new Uint8Array(PIECE);
-
-  /** size: the decompressed length (a scan of the file tells it). onRead: after each read, for progress. */
-  constructor(
-    private readonly path: string,
-    readonly size: number,
-    private readonly onRead?: (src: ByteSource) => void,
-  ) {
-    this.src = openTrace(path);
-  }
-
-  readAt(pos: number, dst: Uint8Array): number {
-    if (pos < this.pos) {
-      this.src.close();
-      this.src = openTrace(this.path);
-      this.pos = 0;
-    }
-    while (this.pos < pos) {
-      const n = this.src.read(this.skip.subarray(0, Math.min(PIECE, pos - this.pos)));
-      if (n === 0) return 0;
-      this.pos += n;
-    }
-    let done = 0;
-    while (done < dst.length) {
-      const n = this.src.read(dst.subarray(done));
-      if (n === 0) break;
-      done += n;
-    }
-    this.pos += done;
-    this.onRead?.(this.src);
-    return done;
-  }
-
-  close(): void {
-    this.src.close();
+    this.tail.copyWithin(0, piece.length);
+    this.tail.set(piece, 8 - piece.length);
   }
 }
 
@@ -234,29 +135,141 @@ export class LineSplitter {
   }
 }
 
-/** Every line of a trace file, in order, read piece by piece; the file's decompressed length. */
-export function forEachTraceLine(path: string, onLine: (text: string, line: number) => void, onProgress?: (src: ByteSource) => void): number {
-  let bytes = 0;
-  const src = openTrace(path);
-  const split = new LineSplitter();
+/**
+ * The lines of a trace given in raw pieces (push, then end): decoded, split,
+ * and handed to onLine; a decoding failure names the line it broke in.
+ */
+export class TraceLines {
+  private readonly split = new LineSplitter();
+  private readonly decoder: TraceDecoder;
+  /** Decoded bytes so far. */
+  bytes = 0;
+
+  constructor(private readonly onLine: (text: string, line: number) => void) {
+    this.decoder = new TraceDecoder((b) => {
+      this.bytes += b.length;
+      this.split.push(b, onLine);
+    });
+  }
+
+  push(piece: Uint8Array): void {
+    this.guard(() => this.decoder.push(piece));
+  }
+
+  end(): void {
+    this.guard(() => this.decoder.end());
+    this.split.end(this.onLine);
+  }
+
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof TraceFileError && e.line === 0) throw new TraceFileError(e.detail, this.split.lines + 1);
+      throw e;
+    }
+  }
+}
+
+const PIECE = 1 << 16;
+
+/**
+ * A trace as a read-only file of the emulated machine, its decoded bytes
+ * served on demand: the machine reads the same text whether the trace is
+ * gzip or not, and none of it is copied in. A read behind the position (a
+ * reader that seeks back) starts the decoding again.
+ */
+export class DecodedTraceFile implements HostSource {
+  private fd: number;
+  private raw = 0;
+  private rawSize: number;
+  private pos = 0;
+  private decoder!: TraceDecoder;
+  private readonly pending: Uint8Array[] = [];
+  private head = 0;
+  private readonly piece = new Uint8Array(PIECE);
+
+  /** size: the decoded length (a scan of the file tells it). onRead: raw bytes consumed so far and the file's size, for progress. */
+  constructor(
+    path: string,
+    readonly size: number,
+    private readonly onRead?: (done: number, size: number) => void,
+  ) {
+    this.fd = openHost(path);
+    this.rawSize = fstatSync(this.fd).size;
+    this.restart();
+  }
+
+  readAt(pos: number, dst: Uint8Array): number {
+    if (pos < this.pos) this.restart();
+    while (this.pos < pos && this.take(null, pos - this.pos) > 0);
+    let done = 0;
+    while (done < dst.length) {
+      const n = this.take(dst.subarray(done), dst.length - done);
+      if (n === 0) break;
+      done += n;
+    }
+    this.onRead?.(this.raw, this.rawSize);
+    return done;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private restart(): void {
+    this.raw = this.pos = this.head = 0;
+    this.pending.length = 0;
+    this.decoder = new TraceDecoder((b) => this.pending.push(b));
+  }
+
+  /** Up to `max` decoded bytes into dst (or dropped when dst is null); 0 at the end. */
+  private take(dst: Uint8Array | null, max: number): number {
+    while (this.pending.length === 0) {
+      if (this.raw >= this.rawSize) return 0;
+      const n = readSync(this.fd, this.piece, 0, PIECE, this.raw);
+      this.raw += n;
+      this.decoder.push(this.piece.subarray(0, n));
+      if (n === 0 || this.raw >= this.rawSize) this.decoder.end();
+    }
+    const c = this.pending[0];
+    const n = Math.min(max, c.length - this.head);
+    dst?.set(c.subarray(this.head, this.head + n));
+    this.head += n;
+    this.pos += n;
+    if (this.head === c.length) {
+      this.pending.shift();
+      this.head = 0;
+    }
+    return n;
+  }
+}
+
+function openHost(path: string): number {
+  try {
+    return openSync(path, "r");
+  } catch (e) {
+    throw new TraceFileError((e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message);
+  }
+}
+
+/** Every line of a trace file, in order, read piece by piece; the file's decoded length. */
+export function forEachTraceLine(path: string, onLine: (text: string, line: number) => void, onProgress?: (done: number, size: number) => void): number {
+  const fd = openHost(path);
+  const lines = new TraceLines(onLine);
   const piece = new Uint8Array(PIECE);
   try {
-    for (;;) {
-      let n: number;
-      try {
-        n = src.read(piece);
-      } catch (e) {
-        if (e instanceof TraceFileError) throw new TraceFileError(e.detail, split.lines + 1);
-        throw e;
-      }
+    const size = fstatSync(fd).size;
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, piece, 0, PIECE, pos);
       if (n === 0) break;
-      bytes += n;
-      split.push(piece.subarray(0, n), onLine);
-      onProgress?.(src);
+      pos += n;
+      lines.push(piece.subarray(0, n));
+      onProgress?.(pos, size);
     }
-    split.end(onLine);
+    lines.end();
   } finally {
-    src.close();
+    closeSync(fd);
   }
-  return bytes;
+  return lines.bytes;
 }

@@ -11,7 +11,9 @@
  *
  * Output: "key value" lines: ops, seconds (CLOCK_MONOTONIC around the whole
  * read + parse + replay), cpu_seconds (CLOCK_PROCESS_CPUTIME_ID, the same
- * span), maxrss_kib (getrusage).
+ * span), maxrss_kib (getrusage), hwm_kib (VmHWM of /proc/self/status:
+ * this image's own peak; ru_maxrss also counts the spawning process's
+ * pre-exec fork, which for a node parent is tens of MiB), live_at_end.
  * Build: gcc -O2 -o replay-mtrace replay_mtrace.c   (bench time, into bench/native/bin/)
  */
 #define _GNU_SOURCE
@@ -109,6 +111,17 @@ static uint64_t hex(char **s) {
 	return v;
 }
 
+/* VmHWM, KiB, or -1. */
+static long hwm_kib(void) {
+	FILE *f = fopen("/proc/self/status", "r");
+	char buf[256];
+	long v = -1;
+	while (f && fgets(buf, sizeof buf, f))
+		if (sscanf(buf, "VmHWM: %ld kB", &v) == 1) break;
+	if (f) fclose(f);
+	return v;
+}
+
 static double now(clockid_t id) {
 	struct timespec ts;
 	clock_gettime(id, &ts);
@@ -191,10 +204,11 @@ int main(int argc, char **argv) {
 			die("unknown op");
 		}
 	}
+	if (pending) die("'<' without its '>' at the end");
 	fclose(f);
 	double cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0, wall = now(CLOCK_MONOTONIC) - t0;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("ops %ld\nseconds %.6f\ncpu_seconds %.6f\nmaxrss_kib %ld\nlive_at_end %zu\n", ops, wall, cpu, ru.ru_maxrss, used);
+	printf("ops %ld\nseconds %.6f\ncpu_seconds %.6f\nmaxrss_kib %ld\nhwm_kib %ld\nlive_at_end %zu\n", ops, wall, cpu, ru.ru_maxrss, hwm_kib(), used);
 	return 0;
 }

@@ -15,7 +15,7 @@ import { ReplayError, runReplay } from "../../apps/cmd/replay.ts";
 import mtraceReplay from "../../apps/bin/mtrace-replay.ts";
 import { Machine } from "../../apps/machine.ts";
 import { scanTraceFile, scanTraceText } from "../../apps/replay/scan.ts";
-import { LineSplitter, TraceFileError, TraceHostFile } from "../../apps/replay/trace_file.ts";
+import { DecodedTraceFile, LineSplitter, TraceFileError } from "../../apps/replay/trace_file.ts";
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, TraceError } from "../../apps/replay/trace_parser.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -312,9 +312,9 @@ describe("trace files", () => {
     expect(e.line).toBeGreaterThan(1);
   });
 
-  it("a host-backed file serves reads at any position, reopening to go back", () => {
+  it("a host-backed file serves the decoded bytes at any position, decoding again to go back", () => {
     const path = traceFile(real, true);
-    const f = new TraceHostFile(path, real.length);
+    const f = new DecodedTraceFile(path, real.length);
     const buf = new Uint8Array(100);
     expect(f.readAt(5000, buf)).toBe(100);
     expect(Buffer.from(buf)).toEqual(real.subarray(5000, 5100));
@@ -329,7 +329,7 @@ describe("mtrace-replay", () => {
   const asPath = traceFile(gunzipSync(readFileSync(AS_TRACE)));
 
   function replayIn(m: Machine, path: string, args: string[], env: string[] = ["PATH=/bin"]) {
-    m.k.vfs.hostFile("/tmp/t.trace", new TraceHostFile(path, readFileSync(path).length), 0o444, 1000, 1000);
+    m.k.vfs.hostFile("/tmp/t.trace", new DecodedTraceFile(path, readFileSync(path).length), 0o444, 1000, 1000);
     return m.run(["mtrace-replay", ...args, "/tmp/t.trace"], { uid: 1000, gid: 1000, env });
   }
   const replayOnce = (args: string[], env?: string[]) => replayIn(new Machine({ policy: "nozero" }), asPath, args, env);
@@ -341,6 +341,20 @@ describe("mtrace-replay", () => {
     expect(r.stdout).toMatch(/^replayed 1256 operations \(839 malloc, 0 calloc, 0 memalign, 1 realloc, 418 free\) from 1260 lines of \/tmp\/t.trace$/m);
     expect(r.stdout).toMatch(/^skipped 2 lines \(first: line 1257: free of 0x[0-9a-f]+, which is not live/m);
     expect(r.stdout).toMatch(/^from the kernel at most: heap \d+ bytes, mmap \d+ bytes$/m);
+  });
+
+  it("reads a gzip trace itself (as `nozero run` hands it one), and names the line a cut-short one broke in", () => {
+    const gz = gzipSync(readFileSync(asPath));
+    const m = new Machine();
+    m.k.vfs.writeFile("/tmp/as.trace.gz", gz, 0o644);
+    m.k.vfs.writeFile("/tmp/cut.trace.gz", gz.subarray(0, gz.length >> 1), 0o644);
+    const plain = replayIn(new Machine(), asPath, ["-l"]);
+    const r = m.run(["mtrace-replay", "-l", "/tmp/as.trace.gz"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.replace(/\/tmp\/as.trace.gz/g, "/tmp/t.trace").replace(/^.* s simulated in the replay loop\n/m, "")).toBe(plain.stdout.replace(/^.* s simulated in the replay loop\n/m, ""));
+    const cut = m.run(["mtrace-replay", "-l", "/tmp/cut.trace.gz"]);
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toMatch(/^mtrace-replay: \/tmp\/cut.trace.gz:\d+: gzip data is damaged or cut short/);
   });
 
   it("stops at the first line that breaks the trace unless -l", () => {
