@@ -66,8 +66,8 @@ export interface TraceStats {
   histogram: SizeHistogram;
 }
 
-// [@ CALLER ]OP ARG [ARG]; the caller ends at the "] " before the op.
-const MTRACE_LINE = /^(?:@ \S*?\[(?:0x[0-9a-fA-F]+|\(nil\))\] )?([-+<>!]) (0x[0-9a-fA-F]+|\(nil\))(?: (0x[0-9a-fA-F]+|0))?$/;
+// [@ CALLER ]OP ARG [ARG]; the caller (a path may hold spaces) ends at the "[ADDR] " before the op.
+const MTRACE_LINE = /^(?:@ .*?\[(?:0x[0-9a-fA-F]+|\(nil\))\] )?([-+<>!]) (0x[0-9a-fA-F]+|\(nil\))(?: (0x[0-9a-fA-F]+|0))?$/;
 const HEX = /^0x[0-9a-fA-F]+$/;
 
 const clip = (s: string): string => (s.length > 80 ? `${s.slice(0, 77)}...` : s);

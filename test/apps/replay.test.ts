@@ -63,7 +63,7 @@ describe("mtrace lines", () => {
         "@ ls:[0x18032] > 0x559fb9027130 0xa280",
         "@ ls:[0x18032] ! 0x559fb9027130 0x7fffffff0000",
         "- 0x559fb90152a0",
-        "@ /lib/x86_64-linux-gnu/libc.so.6:(__libc_freeres+a4)[0x17aa44] - 0x559fb9027130",
+        "@ /opt/my app/lib x.so:(__libc_freeres+a4)[0x17aa44] - 0x559fb9027130",
         "= End",
         "",
       ].join("\n"),
