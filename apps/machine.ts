@@ -106,7 +106,10 @@ export class Machine {
   /** A file's bytes as root reads them, or null when there is no such file. */
   readFile(path: string): Uint8Array | null {
     const ino = this.k.vfs.lookup(path, "/", credFor(0));
-    return typeof ino === "number" ? null : ino.data.subarray(0, ino.size);
+    if (typeof ino === "number") return null;
+    if (ino.source === null) return ino.data.subarray(0, ino.size);
+    const bytes = new Uint8Array(ino.source.size);
+    return bytes.subarray(0, ino.source.readAt(0, bytes));
   }
 
   /** Install a program as /bin/NAME (or at spec.path), optionally setuid to its owner. */

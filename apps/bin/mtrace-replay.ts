@@ -151,7 +151,7 @@ export default function mtraceReplay(argv: string[], _envp: string[], libc: Libc
   }
   const r = replayer(libc, TOUCH_LIMITS[touch]);
   const parser = new TraceParser(o.opts.l === true, TOUCH_LIMITS[touch], r.sink);
-  const lines = new TraceLines((text, line) => parser.line(text, line));
+  const lines = new TraceLines((b, start, end, line) => parser.line(b, start, end, line));
   const t0 = libc.clockGettime(1);
   try {
     for (;;) {

@@ -15,7 +15,7 @@ export interface ScanOptions {
 /** A trace file's figures plus its decompressed length. Throws TraceError or TraceFileError. */
 export function scanTraceFile(path: string, opts: ScanOptions = {}, onProgress?: (done: number, size: number) => void): TraceStats & { bytes: number } {
   const p = new TraceParser(opts.lenient ?? false, opts.touchLimit ?? Infinity, opts.sink ?? null);
-  const bytes = forEachTraceLine(path, (text, line) => p.line(text, line), onProgress);
+  const bytes = forEachTraceLine(path, (b, start, end, line) => p.line(b, start, end, line), onProgress);
   return { ...p.end(), bytes };
 }
 
@@ -23,7 +23,7 @@ export function scanTraceFile(path: string, opts: ScanOptions = {}, onProgress?:
 export function scanTraceText(text: string, opts: ScanOptions = {}): TraceStats {
   const p = new TraceParser(opts.lenient ?? false, opts.touchLimit ?? Infinity, opts.sink ?? null);
   const split = new LineSplitter();
-  const onLine = (s: string, line: number): void => p.line(s, line);
+  const onLine = (b: Uint8Array, start: number, end: number, line: number): void => p.line(b, start, end, line);
   split.push(Buffer.from(text, "latin1"), onLine);
   split.end(onLine);
   return p.end();

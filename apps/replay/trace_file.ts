@@ -99,39 +99,53 @@ export class TraceDecoder {
   }
 }
 
+/** A line: bytes [start, end) of buf, without its "\n" (a "\r" before it stays), numbered from 1. */
+export type OnLine = (buf: Uint8Array, start: number, end: number, line: number) => void;
+
 /**
- * Cuts a byte stream into lines, whatever the piece boundaries. Lines are
- * numbered from 1; a last line without "\n" still counts; "\r\n" ends a line
- * as "\n" does.
+ * Cuts a byte stream into lines, whatever the piece boundaries, without
+ * copying a line unless it spans pieces. A last line without "\n" still counts.
  */
 export class LineSplitter {
   /** Lines handed out so far. */
   lines = 0;
-  private carry = "";
+  private carry = new Uint8Array(256);
+  private carried = 0;
 
-  push(bytes: Uint8Array, onLine: (text: string, line: number) => void): void {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  push(bytes: Uint8Array, onLine: OnLine): void {
     let start = 0;
     for (;;) {
-      const nl = buf.indexOf(10, start);
+      const nl = bytes.indexOf(10, start);
       if (nl < 0) break;
-      let text = buf.toString("latin1", start, nl);
-      if (this.carry !== "") {
-        text = this.carry + text;
-        this.carry = "";
-      }
+      if (this.carried > 0) {
+        this.keep(bytes, start, nl);
+        const n = this.carried;
+        this.carried = 0;
+        onLine(this.carry, 0, n, ++this.lines);
+      } else onLine(bytes, start, nl, ++this.lines);
       start = nl + 1;
-      onLine(text.endsWith("\r") ? text.slice(0, -1) : text, ++this.lines);
     }
-    if (start < buf.length) this.carry += buf.toString("latin1", start);
+    if (start < bytes.length) this.keep(bytes, start, bytes.length);
   }
 
   /** The stream ended: hand out a last line that had no "\n". */
-  end(onLine: (text: string, line: number) => void): void {
-    if (this.carry === "") return;
-    const text = this.carry;
-    this.carry = "";
-    onLine(text.endsWith("\r") ? text.slice(0, -1) : text, ++this.lines);
+  end(onLine: OnLine): void {
+    if (this.carried === 0) return;
+    const n = this.carried;
+    this.carried = 0;
+    onLine(this.carry, 0, n, ++this.lines);
+  }
+
+  /** Append bytes [from, to) to the carried part of a line. */
+  private keep(bytes: Uint8Array, from: number, to: number): void {
+    const need = this.carried + to - from;
+    if (need > this.carry.length) {
+      const grown = new Uint8Array(Math.max(need, this.carry.length * 2));
+      grown.set(this.carry.subarray(0, this.carried));
+      this.carry = grown;
+    }
+    this.carry.set(bytes.subarray(from, to), this.carried);
+    this.carried = need;
   }
 }
 
@@ -145,7 +159,7 @@ export class TraceLines {
   /** Decoded bytes so far. */
   bytes = 0;
 
-  constructor(private readonly onLine: (text: string, line: number) => void) {
+  constructor(private readonly onLine: OnLine) {
     this.decoder = new TraceDecoder((b) => {
       this.bytes += b.length;
       this.split.push(b, onLine);
@@ -254,7 +268,7 @@ function openHost(path: string): number {
 }
 
 /** Every line of a trace file, in order, read piece by piece; the file's decoded length. */
-export function forEachTraceLine(path: string, onLine: (text: string, line: number) => void, onProgress?: (done: number, size: number) => void): number {
+export function forEachTraceLine(path: string, onLine: OnLine, onProgress?: (done: number, size: number) => void): number {
   const fd = openHost(path);
   const lines = new TraceLines(onLine);
   const piece = new Uint8Array(PIECE);

@@ -20,6 +20,7 @@
 // '>' without its '<') is an error naming its line; a lenient parser counts
 // it and goes on.
 
+import { AddrMap } from "./addr_map.ts";
 import { SizeHistogram } from "./histogram.ts";
 
 export const OP_MALLOC = 0;
@@ -45,7 +46,7 @@ export class TraceError extends Error {
 export interface TraceStats {
   format: "mtrace" | "jsonl" | "empty";
   lines: number;
-  /** Calls in the trace by kind (failed ones included). */
+  /** Calls in the trace by kind (failed ones included), filled in by end(). */
   ops: Record<OpName, number>;
   opsTotal: number;
   /** Calls the traced program saw fail: (nil) results, '!' lines, ptr 0x0. */
@@ -66,22 +67,43 @@ export interface TraceStats {
   histogram: SizeHistogram;
 }
 
-// [@ CALLER ]OP ARG [ARG]; the caller (a path may hold spaces) ends at the "[ADDR] " before the op.
-const MTRACE_LINE = /^(?:@ .*?\[(?:0x[0-9a-fA-F]+|\(nil\))\] )?([-+<>!]) (0x[0-9a-fA-F]+|\(nil\))(?: (0x[0-9a-fA-F]+|0))?$/;
-const HEX = /^0x[0-9a-fA-F]+$/;
+const HEX_DIGIT = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX_DIGIT[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX_DIGIT[65 + c] = HEX_DIGIT[97 + c] = 10 + c;
 
+const SPACE = 32;
+const latin1 = (b: Uint8Array, start: number, end: number): string => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1");
 const clip = (s: string): string => (s.length > 80 ? `${s.slice(0, 77)}...` : s);
+const hexOf = (hi: number, lo: number): string => `0x${hi !== 0 ? hi.toString(16) + lo.toString(16).padStart(8, "0") : lo.toString(16)}`;
+
+const notMtrace = (b: Uint8Array, start: number, end: number, n: number): TraceError => new TraceError(n, `not an mtrace line: '${clip(latin1(b, start, end))}'`);
+
+/** Bytes [start, end) equal the ASCII text t. */
+function bytesAre(b: Uint8Array, start: number, end: number, t: string): boolean {
+  if (end - start !== t.length) return false;
+  for (let i = 0; i < t.length; i++) if (b[start + i] !== t.charCodeAt(i)) return false;
+  return true;
+}
 
 export class TraceParser {
   readonly stats: TraceStats;
   private format: "mtrace" | "jsonl" | "" = "";
-  private readonly live = new Map<string, number>(); // traced address -> slot
+  private readonly live = new AddrMap(); // traced address -> slot
   private liveSize = new Float64Array(256);
   private allocLine = new Int32Array(256);
   private readonly freeSlots: number[] = [];
+  /** Calls by kind (OP_*), for stats.ops at the end. */
+  private readonly opCounts = new Float64Array(OP_NAMES.length);
   private liveBytes = 0;
   private liveTouched = 0;
-  private pending = { line: 0, slot: -1, addr: "" }; // a '<' waiting for its '>'
+  // A '<' waiting for its '>': its line (0: none), the block's slot (-1: not live) and address.
+  private pendLine = 0;
+  private pendSlot = -1;
+  private pendHi = 0;
+  private pendLo = 0;
+  // The last hex number parsed, as 32-bit halves.
+  private hhi = 0;
+  private hlo = 0;
 
   /**
    * touchLimit: how many bytes of a block the replay writes (Infinity: all),
@@ -111,17 +133,18 @@ export class TraceParser {
     };
   }
 
-  /** One line of the trace (without its "\n"), numbered from 1. */
-  line(s: string, n: number): void {
+  /** One line of the trace, bytes [start, end) of b without its "\n", numbered from 1. */
+  line(b: Uint8Array, start: number, end: number, n: number): void {
     this.stats.lines = n;
-    if (s === "") return;
+    if (end > start && b[end - 1] === 13) end--; // "\r\n"
+    if (end === start) return;
     if (this.format === "") {
-      this.format = s.startsWith("{") ? "jsonl" : "mtrace";
+      this.format = b[start] === 0x7b ? "jsonl" : "mtrace";
       this.stats.format = this.format;
     }
     try {
-      if (this.format === "mtrace") this.mtraceLine(s, n);
-      else this.jsonLine(s, n);
+      if (this.format === "mtrace") this.mtraceLine(b, start, end, n);
+      else this.jsonLine(latin1(b, start, end), n);
     } catch (e) {
       if (!(e instanceof TraceError) || !this.lenient) throw e;
       if (this.stats.skipped++ === 0) this.stats.firstSkipped = e.message;
@@ -130,14 +153,17 @@ export class TraceParser {
 
   /** The trace ended (after `lines` lines): a '<' still waiting is an error; the end-of-trace figures are filled in. */
   end(): TraceStats {
-    if (this.pending.line !== 0) {
-      const p = this.pending;
-      this.pending = { line: 0, slot: -1, addr: "" };
-      this.reject(p.line, "realloc '<' has no '>' line after it");
+    if (this.pendLine !== 0) {
+      const line = this.pendLine;
+      this.pendLine = 0;
+      this.reject(line, "realloc '<' has no '>' line after it");
     }
-    this.stats.liveAtEndBlocks = this.live.size;
-    this.stats.liveAtEndBytes = this.liveBytes;
-    return this.stats;
+    const st = this.stats;
+    OP_NAMES.forEach((name, kind) => (st.ops[name] = this.opCounts[kind]));
+    st.opsTotal = this.opCounts.reduce((a, c) => a + c, 0);
+    st.liveAtEndBlocks = this.live.size;
+    st.liveAtEndBytes = this.liveBytes;
+    return st;
   }
 
   private reject(line: number, detail: string): void {
@@ -146,52 +172,71 @@ export class TraceParser {
     if (this.stats.skipped++ === 0) this.stats.firstSkipped = e.message;
   }
 
-  // ---- glibc's mtrace form ----
+  // ---- glibc's mtrace form: [@ CALLER ]OP ADDR [SIZE] ----
 
-  private mtraceLine(s: string, n: number): void {
-    if (s.startsWith("= ")) {
-      if (s !== "= Start" && s !== "= End") throw new TraceError(n, `unknown marker '${clip(s)}' (expected '= Start' or '= End')`);
-      this.reallocMissing(n, "'= " + s.slice(2) + "'");
+  private mtraceLine(b: Uint8Array, start: number, end: number, n: number): void {
+    if (b[start] === 0x3d) {
+      // "= Start" / "= End"
+      if (!bytesAre(b, start, end, "= Start") && !bytesAre(b, start, end, "= End")) {
+        if (b[start + 1] !== SPACE) throw notMtrace(b, start, end, n);
+        throw new TraceError(n, `unknown marker '${clip(latin1(b, start, end))}' (expected '= Start' or '= End')`);
+      }
+      this.reallocMissing(n, `'${latin1(b, start, end)}'`);
       return;
     }
-    const m = MTRACE_LINE.exec(s);
-    if (m === null) throw new TraceError(n, `not an mtrace line: '${clip(s)}'`);
-    const op = m[1];
-    const addr = m[2];
-    const sizeText = m[3];
-    if (op !== ">") this.reallocMissing(n, `'${op}'`);
-    const needsSize = op === "+" || op === ">" || op === "!";
-    if (needsSize !== (sizeText !== undefined)) throw new TraceError(n, needsSize ? `'${op}' needs an address and a size` : `'${op}' takes only an address`);
-    // A size_t: a failed malloc(SIZE_MAX/2) prints 0x7fffffffffffffff, kept as the nearest double.
-    if (sizeText !== undefined && sizeText.length > 18) throw new TraceError(n, `size ${sizeText} is too large for a size_t`);
-    const size = sizeText === undefined ? 0 : Number.parseInt(sizeText, 16);
+    let i = start;
+    if (b[start] === 0x40 && b[start + 1] === SPACE) i = this.callerEnd(b, start, end, n);
+    const op = b[i];
+    if (op !== 0x2b && op !== 0x2d && op !== 0x3c && op !== 0x3e && op !== 0x21) throw notMtrace(b, start, end, n); // + - < > !
+    if (b[i + 1] !== SPACE || i + 2 >= end) throw notMtrace(b, start, end, n);
+    // ADDR: "(nil)" or hex; then an optional SIZE: "0" or hex.
+    let sp = i + 2;
+    while (sp < end && b[sp] !== SPACE) sp++;
+    const nil = bytesAre(b, i + 2, sp, "(nil)");
+    if (!nil && !this.hexAt(b, i + 2, sp)) throw notMtrace(b, start, end, n);
+    const hi = this.hhi;
+    const lo = this.hlo;
+    const hasSize = sp < end;
+    let size = 0;
+    if (hasSize) {
+      // A size_t: a failed malloc(SIZE_MAX/2) prints 0x7fffffffffffffff, kept as the nearest double.
+      if (end - sp - 1 > 18 && b[sp + 1] === 0x30 && (b[sp + 2] | 0x20) === 0x78 && b.subarray(sp + 3, end).every((c) => HEX_DIGIT[c] >= 0)) throw new TraceError(n, `size ${latin1(b, sp + 1, end)} is too large for a size_t`);
+      if (sp + 1 === end || (!bytesAre(b, sp + 1, end, "0") && !this.hexAt(b, sp + 1, end))) throw notMtrace(b, start, end, n);
+      size = bytesAre(b, sp + 1, end, "0") ? 0 : this.hhi * 4294967296 + this.hlo;
+    }
+    if (op !== 0x3e) this.reallocMissing(n, `'${String.fromCharCode(op)}'`);
+    const needsSize = op === 0x2b || op === 0x3e || op === 0x21;
+    if (needsSize !== hasSize) throw new TraceError(n, needsSize ? `'${String.fromCharCode(op)}' needs an address and a size` : `'${String.fromCharCode(op)}' takes only an address`);
     switch (op) {
-      case "+":
+      case 0x2b: // "+"
         this.count(OP_MALLOC);
-        if (addr === "(nil)") this.stats.failedInTrace++;
-        else this.allocate(OP_MALLOC, addr, size, 0, n);
+        if (nil) this.stats.failedInTrace++;
+        else this.allocate(OP_MALLOC, hi, lo, size, 0, n);
         return;
-      case "-":
+      case 0x2d: // "-"
         this.count(OP_FREE);
-        this.free(OP_FREE, addr, n);
+        if (nil) throw notMtrace(b, start, end, n);
+        this.free(OP_FREE, hi, lo, n);
         return;
-      case "<": {
-        if (addr === "(nil)") throw new TraceError(n, "realloc '<' of (nil)");
-        const slot = this.live.get(addr);
-        this.pending = { line: n, slot: slot ?? -1, addr };
+      case 0x3c: // "<"
+        if (nil) throw new TraceError(n, "realloc '<' of (nil)");
+        this.pendLine = n;
+        this.pendSlot = this.live.get(hi, lo);
+        this.pendHi = hi;
+        this.pendLo = lo;
         return;
-      }
-      case ">": {
-        const p = this.pending;
-        if (p.line === 0) throw new TraceError(n, "realloc '>' without the '<' line before it");
-        this.pending = { line: 0, slot: -1, addr: "" };
-        if (addr === "(nil)") throw new TraceError(n, "realloc '>' of (nil)");
+      case 0x3e: {
+        // ">"
+        const from = this.pendLine;
+        if (from === 0) throw new TraceError(n, "realloc '>' without the '<' line before it");
+        this.pendLine = 0;
+        if (nil) throw new TraceError(n, "realloc '>' of (nil)");
         this.count(OP_REALLOC);
-        if (p.slot < 0) {
+        if (this.pendSlot < 0) {
           // A realloc of a block from before the trace: lenient replays it as an allocation.
-          this.reject(p.line, `realloc of ${p.addr}, which is not live (allocated before the trace started, or freed)`);
-          this.allocate(OP_MALLOC, addr, size, 0, n);
-        } else this.move(p.addr, p.slot, addr, size, n);
+          this.reject(from, `realloc of ${hexOf(this.pendHi, this.pendLo)}, which is not live (allocated before the trace started, or freed)`);
+          this.allocate(OP_MALLOC, hi, lo, size, 0, n);
+        } else this.move(this.pendHi, this.pendLo, this.pendSlot, hi, lo, size, n);
         return;
       }
       default: // "!": the old block stays as it was
@@ -200,12 +245,42 @@ export class TraceParser {
     }
   }
 
+  /** Where the op starts after "@ CALLER": CALLER (a path may hold spaces) ends with "[0xADDR] " or "[(nil)] ". */
+  private callerEnd(b: Uint8Array, start: number, end: number, n: number): number {
+    const from = start + 2;
+    let close = end - 2;
+    while (close >= from && !(b[close] === 0x5d && b[close + 1] === SPACE)) close--;
+    let open = close - 1;
+    while (open >= from && b[open] !== 0x5b) open--;
+    if (open < from || !(bytesAre(b, open + 1, close, "(nil)") || this.hexAt(b, open + 1, close))) throw notMtrace(b, start, end, n);
+    return close + 2;
+  }
+
+  /** Bytes [start, end) are "0x" and 1-16 significant hex digits: into hhi/hlo. */
+  private hexAt(b: Uint8Array, start: number, end: number): boolean {
+    if (end - start < 3 || b[start] !== 0x30 || (b[start + 1] | 0x20) !== 0x78) return false;
+    let i = start + 2;
+    while (i < end - 1 && b[i] === 0x30) i++;
+    if (end - i > 16) return false;
+    let hi = 0;
+    let lo = 0;
+    for (; i < end; i++) {
+      const d = HEX_DIGIT[b[i]];
+      if (d < 0) return false;
+      hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+      lo = ((lo << 4) | d) >>> 0;
+    }
+    this.hhi = hi;
+    this.hlo = lo;
+    return true;
+  }
+
   /** A line other than '>' while a '<' waits for it. */
   private reallocMissing(n: number, got: string): void {
-    const p = this.pending;
-    if (p.line === 0) return;
-    this.pending = { line: 0, slot: -1, addr: "" };
-    this.reject(n, `expected '>' after the realloc '<' on line ${p.line}, got ${got}`);
+    const from = this.pendLine;
+    if (from === 0) return;
+    this.pendLine = 0;
+    this.reject(n, `expected '>' after the realloc '<' on line ${from}, got ${got}`);
   }
 
   // ---- JSON lines ----
@@ -221,10 +296,13 @@ export class TraceParser {
     const r = o as Record<string, unknown>;
     const kind = OP_NAMES.indexOf(r.op as OpName);
     if (kind < 0) throw new TraceError(n, `"op" must be one of ${OP_NAMES.join(", ")}, not ${JSON.stringify(r.op)}`);
-    const ptr = this.jsonPtr(r, "ptr", n);
+    this.jsonPtr(r, "ptr", n);
+    const hi = this.hhi;
+    const lo = this.hlo;
+    const isNull = (hi | lo) === 0;
     if (kind === OP_FREE) {
       this.count(OP_FREE);
-      if (ptr !== "0x0") this.free(OP_FREE, ptr, n);
+      if (!isNull) this.free(OP_FREE, hi, lo, n);
       else this.sink?.(OP_FREE, -1, 0, 0, n); // free(NULL)
       return;
     }
@@ -233,35 +311,38 @@ export class TraceParser {
     if (kind === OP_MEMALIGN && (align === 0 || (align & (align - 1)) !== 0)) throw new TraceError(n, `"align" must be a power of two, not ${align}`);
     this.count(kind);
     if (kind !== OP_REALLOC) {
-      if (ptr === "0x0") this.stats.failedInTrace++;
-      else this.allocate(kind, ptr, size, align, n);
+      if (isNull) this.stats.failedInTrace++;
+      else this.allocate(kind, hi, lo, size, align, n);
       return;
     }
-    const old = this.jsonPtr(r, "old", n);
-    if (old === "0x0") {
-      if (ptr === "0x0") this.stats.failedInTrace++;
-      else this.allocate(OP_REALLOC, ptr, size, 0, n); // realloc(NULL, n)
+    this.jsonPtr(r, "old", n);
+    const ohi = this.hhi;
+    const olo = this.hlo;
+    if ((ohi | olo) === 0) {
+      if (isNull) this.stats.failedInTrace++;
+      else this.allocate(OP_REALLOC, hi, lo, size, 0, n); // realloc(NULL, n)
       return;
     }
-    const slot = this.live.get(old);
-    if (ptr === "0x0") {
-      if (size === 0) this.free(OP_REALLOC, old, n); // realloc(p, 0) frees p
+    if (isNull) {
+      if (size === 0) this.free(OP_REALLOC, ohi, olo, n); // realloc(p, 0) frees p
       else this.stats.failedInTrace++;
       return;
     }
-    if (slot === undefined) {
-      this.reject(n, `realloc of ${old}, which is not live (allocated before the trace started, or freed)`);
-      this.allocate(OP_MALLOC, ptr, size, 0, n);
+    const slot = this.live.get(ohi, olo);
+    if (slot < 0) {
+      this.reject(n, `realloc of ${hexOf(ohi, olo)}, which is not live (allocated before the trace started, or freed)`);
+      this.allocate(OP_MALLOC, hi, lo, size, 0, n);
       return;
     }
-    this.move(old, slot, ptr, size, n);
+    this.move(ohi, olo, slot, hi, lo, size, n);
   }
 
-  private jsonPtr(r: Record<string, unknown>, key: string, n: number): string {
+  /** r[key] is a hex address string: into hhi/hlo. */
+  private jsonPtr(r: Record<string, unknown>, key: string, n: number): void {
     const v = r[key];
-    if (typeof v !== "string" || !HEX.test(v)) throw new TraceError(n, `"${key}" must be a hex address string like "0x1f00", not ${JSON.stringify(v)}`);
-    const digits = v.slice(2).toLowerCase().replace(/^0+/, "");
-    return `0x${digits === "" ? "0" : digits}`;
+    if (typeof v !== "string" || !this.hexAt(Buffer.from(v, "latin1"), 0, v.length)) {
+      throw new TraceError(n, `"${key}" must be a hex address string like "0x1f00", not ${JSON.stringify(v)}`);
+    }
   }
 
   private jsonNumber(r: Record<string, unknown>, key: string, n: number): number {
@@ -273,15 +354,14 @@ export class TraceParser {
   // ---- the live set ----
 
   private count(kind: number): void {
-    this.stats.ops[OP_NAMES[kind]]++;
-    this.stats.opsTotal++;
+    this.opCounts[kind]++;
   }
 
-  private allocate(kind: number, addr: string, size: number, align: number, n: number): void {
-    const was = this.live.get(addr);
-    if (was !== undefined) throw new TraceError(n, `${addr} is handed out again while live (allocated on line ${this.allocLine[was]}): a free the trace does not show`);
+  private allocate(kind: number, hi: number, lo: number, size: number, align: number, n: number): void {
+    const was = this.live.get(hi, lo);
+    if (was >= 0) throw new TraceError(n, `${hexOf(hi, lo)} is handed out again while live (allocated on line ${this.allocLine[was]}): a free the trace does not show`);
     const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.newSlot();
-    this.live.set(addr, slot);
+    this.live.set(hi, lo, slot);
     this.liveSize[slot] = size;
     this.allocLine[slot] = n;
     this.stats.histogram.add(size);
@@ -289,24 +369,23 @@ export class TraceParser {
     this.sink?.(kind, slot, size, align, n);
   }
 
-  private free(kind: number, addr: string, n: number): void {
-    const slot = this.live.get(addr);
-    if (slot === undefined) throw new TraceError(n, `free of ${addr}, which is not live (allocated before the trace started, or freed already)`);
-    this.live.delete(addr);
+  private free(kind: number, hi: number, lo: number, n: number): void {
+    const slot = this.live.get(hi, lo);
+    if (slot < 0) throw new TraceError(n, `free of ${hexOf(hi, lo)}, which is not live (allocated before the trace started, or freed already)`);
+    this.live.delete(hi, lo);
     this.freeSlots.push(slot);
     this.account(0, this.liveSize[slot], n);
     this.sink?.(kind, slot, 0, 0, n);
   }
 
-  /** A realloc that returned `addr` for the block at `old` (the same slot). */
-  private move(old: string, slot: number, addr: string, size: number, n: number): void {
-    this.live.delete(old);
-    const was = this.live.get(addr);
-    if (was !== undefined) {
-      this.live.set(old, slot);
-      throw new TraceError(n, `realloc returned ${addr}, which is live (allocated on line ${this.allocLine[was]}): a free the trace does not show`);
+  /** A realloc that returned hi:lo for the block at ohi:olo (the same slot). */
+  private move(ohi: number, olo: number, slot: number, hi: number, lo: number, size: number, n: number): void {
+    if (hi !== ohi || lo !== olo) {
+      const was = this.live.get(hi, lo);
+      if (was >= 0) throw new TraceError(n, `realloc returned ${hexOf(hi, lo)}, which is live (allocated on line ${this.allocLine[was]}): a free the trace does not show`);
+      this.live.delete(ohi, olo);
+      this.live.set(hi, lo, slot);
     }
-    this.live.set(addr, slot);
     this.stats.histogram.add(size);
     this.account(size, this.liveSize[slot], n);
     this.liveSize[slot] = size;

@@ -15,6 +15,7 @@ import { ReplayError, runReplay } from "../../apps/cmd/replay.ts";
 import mtraceReplay from "../../apps/bin/mtrace-replay.ts";
 import { Machine } from "../../apps/machine.ts";
 import { scanTraceFile, scanTraceText } from "../../apps/replay/scan.ts";
+import { AddrMap } from "../../apps/replay/addr_map.ts";
 import { DecodedTraceFile, LineSplitter, TraceFileError } from "../../apps/replay/trace_file.ts";
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, TraceError } from "../../apps/replay/trace_parser.ts";
 
@@ -252,26 +253,57 @@ describe("trace figures", () => {
   });
 
   it("lines come out the same however the bytes are cut (property)", () => {
+    const text = (out: string[]) => (b: Uint8Array, start: number, end: number) => out.push(Buffer.from(b.subarray(start, end)).toString("latin1"));
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom("a", "b", "\n", "\r", " ") }), fc.array(fc.nat(40)), (text, cuts) => {
+      fc.property(fc.string({ unit: fc.constantFrom("a", "b", "\n", "\r", " ") }), fc.array(fc.nat(40)), (s, cuts) => {
+        const bytes = Buffer.from(s, "latin1");
         const whole: string[] = [];
         const w = new LineSplitter();
-        w.push(Buffer.from(text, "latin1"), (s) => whole.push(s));
-        w.end((s) => whole.push(s));
+        w.push(bytes, text(whole));
+        w.end(text(whole));
         const pieces: string[] = [];
         const p = new LineSplitter();
-        const bytes = Buffer.from(text, "latin1");
         let at = 0;
         for (const c of cuts) {
-          p.push(bytes.subarray(at, Math.min(bytes.length, at + c)), (s) => pieces.push(s));
+          p.push(bytes.subarray(at, Math.min(bytes.length, at + c)), text(pieces));
           at = Math.min(bytes.length, at + c);
         }
-        p.push(bytes.subarray(at), (s) => pieces.push(s));
-        p.end((s) => pieces.push(s));
+        p.push(bytes.subarray(at), text(pieces));
+        p.end(text(pieces));
         expect(pieces).toEqual(whole);
-        expect(whole).toEqual(text === "" ? [] : text.replace(/\n$/, "").split("\n").map((l) => l.replace(/\r$/, "")));
+        expect(whole).toEqual(s === "" ? [] : s.replace(/\n$/, "").split("\n"));
       }),
       { seed: 9, numRuns: 200 },
+    );
+  });
+});
+
+describe("AddrMap", () => {
+  it("agrees with a Map through sets, gets and deletes, across growth (property)", () => {
+    // Few distinct addresses in a narrow range, so probe chains collide and deletions shift them.
+    const addr = fc.tuple(fc.constantFrom(0, 1, 0x7fff), fc.integer({ min: 0, max: 3000 }).map((x) => (x * 16) >>> 0));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), addr), { maxLength: 3000 }), (steps) => {
+        const m = new AddrMap();
+        const model = new Map<string, number>();
+        steps.forEach(([add, [hi, lo]], i) => {
+          const key = `${hi}:${lo}`;
+          if (add && !model.has(key)) {
+            m.set(hi, lo, i);
+            model.set(key, i);
+          } else if (!add && model.has(key)) {
+            m.delete(hi, lo);
+            model.delete(key);
+          }
+          expect(m.get(hi, lo)).toBe(model.get(key) ?? -1);
+        });
+        expect(m.size).toBe(model.size);
+        for (const [key, v] of model) {
+          const [hi, lo] = key.split(":").map(Number);
+          expect(m.get(hi, lo)).toBe(v);
+        }
+      }),
+      { seed: 10, numRuns: 60 },
     );
   });
 });
