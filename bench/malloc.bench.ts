@@ -5,6 +5,8 @@
 //   ours            libc/malloc (ptmalloc2) inside an emulated process, every
 //                   metadata access and tag byte through the software TLB
 //   glibc           native glibc malloc, bench/malloc/replay.c (gcc -O2)
+//   glibc i386      the same with -m32 (gcc-multilib): the ABI our port
+//                   follows, so its footprint is the one ours should equal
 //   dlmalloc wasm   emscripten's dlmalloc in sql.js's wasm build
 //   dlmalloc asm.js the same, compiled to plain JS (sql-asm.js)
 //   TLSF wasm       AssemblyScript's runtime allocator (asc -O3)
@@ -74,15 +76,17 @@ function failedRow(key: string, label: string, error: string): PeerRow {
   return { key, label, version: "-", ops: 0, repsNs: [], repsCpuNs: [], nsPerOp: null, footprintBytes: null, failures: null, error };
 }
 
-function runGlibc(tracePath: string, reps: number, log: (s: string) => void): PeerRow {
-  const label = "glibc malloc, native C (replay.c, gcc -O2)";
-  const b = buildNativeReplay();
-  if (!b.ok) return failedRow("glibc", label, b.reason);
-  log(`  glibc: ${b.cmd}; ${reps} timed replays, then the footprint pass`);
+/** Native glibc: x86-64, the anchor every ratio is to; i386 (-m32), the ABI our port follows, for its footprint. */
+function runGlibc(tracePath: string, reps: number, log: (s: string) => void, m32 = false): PeerRow {
+  const key = m32 ? "glibc_i386" : "glibc";
+  const label = `glibc malloc, native C (replay.c, gcc -O2${m32 ? " -m32" : ""})`;
+  const b = buildNativeReplay(m32);
+  if (!b.ok) return failedRow(key, label, b.reason);
+  log(`  ${key}: ${b.cmd}; ${reps} timed replays, then the footprint pass`);
   const timed = spawnSync(b.path, [tracePath, "time", String(reps)], { encoding: "utf8", timeout: 600_000 });
-  if (timed.status !== 0) return failedRow("glibc", label, `replay time exited ${timed.status}: ${timed.stderr?.trim()}`);
+  if (timed.status !== 0) return failedRow(key, label, `replay time exited ${timed.status}: ${timed.stderr?.trim()}`);
   const fp = spawnSync(b.path, [tracePath, "footprint"], { encoding: "utf8", timeout: 600_000 });
-  if (fp.status !== 0) return failedRow("glibc", label, `replay footprint exited ${fp.status}: ${fp.stderr?.trim()}`);
+  if (fp.status !== 0) return failedRow(key, label, `replay footprint exited ${fp.status}: ${fp.stderr?.trim()}`);
   const t = parseKv(timed.stdout);
   const f = parseKv(fp.stdout);
   const ops = t.get("ops")?.[0] ?? 0;
@@ -92,9 +96,9 @@ function runGlibc(tracePath: string, reps: number, log: (s: string) => void): Pe
   const ldd = spawnSync("ldd", ["--version"], { encoding: "utf8" });
   const glibcVersion = /(\d+\.\d+)\s*$/m.exec(ldd.stdout?.split("\n")[0] ?? "")?.[1];
   return {
-    key: "glibc",
+    key,
     label,
-    version: glibcVersion ? `glibc ${glibcVersion}` : "glibc",
+    version: `${glibcVersion ? `glibc ${glibcVersion}` : "glibc"}${m32 ? " i386" : ""}`,
     ops,
     repsNs,
     repsCpuNs,
@@ -134,6 +138,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
   const notes: string[] = [];
   // Native first, while nothing else of ours is running.
   rows.push(runGlibc(tracePath, reps, opts.log));
+  rows.push(runGlibc(tracePath, reps, opts.log, true));
   const ours = runChild("ours", "ours", tracePath, reps, [], opts.log);
   rows.push(ours.row);
   rows.push(runChild("dlmalloc_wasm", "dlmalloc-wasm", tracePath, reps, [], opts.log).row);

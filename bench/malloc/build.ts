@@ -26,14 +26,18 @@ export function packageVersion(name: string): string | null {
 }
 
 /** gcc -O2 bench/malloc/replay.c -> bench/native/bin/malloc-replay. */
-export function buildNativeReplay(): Built {
+/** bench/malloc/replay.c with gcc -O2; with m32, against the i386 glibc our port follows (needs gcc-multilib). */
+export function buildNativeReplay(m32 = false): Built {
   const src = join(HERE, "replay.c");
-  const out = join(BIN_DIR, "malloc-replay");
+  const out = join(BIN_DIR, m32 ? "malloc-replay-i386" : "malloc-replay");
   mkdirSync(BIN_DIR, { recursive: true });
-  const args = ["-O2", "-o", out, src];
+  const args = ["-O2", ...(m32 ? ["-m32"] : []), "-o", out, src];
   const cc = spawnSync("gcc", args, { encoding: "utf8" });
   if (cc.error) return { ok: false, reason: `gcc not available (${(cc.error as NodeJS.ErrnoException).code ?? cc.error.message})` };
-  if (cc.status !== 0) return { ok: false, reason: `gcc -O2 replay.c failed: ${cc.stderr.trim()}` };
+  if (cc.status !== 0) {
+    const why = m32 ? "no i386 glibc to link against (apt-get install gcc-multilib)" : cc.stderr.trim();
+    return { ok: false, reason: `gcc ${args.join(" ")} failed: ${why}` };
+  }
   return { ok: true, path: out, cmd: `gcc ${args.join(" ")}`, cached: false };
 }
 
