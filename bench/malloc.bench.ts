@@ -222,8 +222,8 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
       ours_sim_tlb_misses_per_op: s.tlbMissesPerOp,
       ours_sim_minor_faults: s.minorFaults,
       ours_sim_timed_run_cycles_per_op: s.timedRunCyclesPerOp,
-      ours_wall_ns_per_access: rows[1].nsPerOp !== null ? rows[1].nsPerOp / s.accessesPerOp : null,
-      ours_cpu_ns_per_access: rows[1].repsCpuNs.length && rows[1].ops ? median(rows[1].repsCpuNs) / rows[1].ops / s.accessesPerOp : null,
+      ours_wall_ns_per_access: ours.row.nsPerOp !== null ? ours.row.nsPerOp / s.accessesPerOp : null,
+      ours_cpu_ns_per_access: ours.row.repsCpuNs.length && ours.row.ops ? median(ours.row.repsCpuNs) / ours.row.ops / s.accessesPerOp : null,
       ours_max_rss_bytes: o.maxRssBytes,
       ours_mallinfo_mismatches: o.mallinfoMismatches,
     });
@@ -244,7 +244,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
     );
     notes.push(`ours simulated cycles/op by symbol: ${top}`);
     if (o.mallinfoMismatches !== 0) notes.push(`ours: mallinfo2 disagreed with the sampled arena fields ${o.mallinfoMismatches} times`);
-    const oursCpu = rows[1].repsCpuNs.length && rows[1].ops ? median(rows[1].repsCpuNs) / rows[1].ops : null;
+    const oursCpu = ours.row.repsCpuNs.length && ours.row.ops ? median(ours.row.repsCpuNs) / ours.row.ops : null;
     if (oursCpu !== null)
       notes.push(`ours: ${fmtNs(oursCpu / s.accessesPerOp)} cpu ns per accessor load/store, everything included (${fmtNs(oursCpu)} cpu ns/op over ${s.accessesPerOp.toFixed(1)} accesses/op)`);
   }
