@@ -502,6 +502,31 @@ describe("runReplay", () => {
     }
   });
 
+  it("under the stock policy the kernel ignores MAP_NOZERO and brk2's flag: nothing saved; the Opteron profile prices the same work", () => {
+    const host = runReplay(AS_TRACE, { lenient: true, policy: "stock" });
+    expect(host.policy).toBe("stock");
+    expect(host.nozero.clearPageCycles).toBe(host.stock.clearPageCycles);
+    expect(host.clearPageCyclesSaved).toBe(0);
+    const opteron = runReplay(AS_TRACE, { lenient: true, policy: "stock", machine: "opteron-2007" });
+    expect(opteron.machine).toBe("opteron-2007");
+    expect(opteron.stock.minflt).toBe(host.stock.minflt);
+    expect(opteron.stock.cycles).not.toBe(host.stock.cycles);
+  });
+
+  it("replays JSON lines with calloc and memalign in both modes; calloc clears in full under MALLOC_NOZERO=1", () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      lines.push(JSON.stringify({ op: i % 3 === 0 ? "calloc" : "malloc", ptr: `0x${(0x10000 + i * 0x1000).toString(16)}`, size: 3000 }));
+      if (i % 10 === 9) lines.push(JSON.stringify({ op: "memalign", ptr: `0x${(0x900000 + i * 0x1000).toString(16)}`, size: 256, align: 256 }));
+    }
+    for (let i = 0; i < 200; i++) lines.push(JSON.stringify({ op: "free", ptr: `0x${(0x10000 + i * 0x1000).toString(16)}` }));
+    const r = runReplay(traceFile(lines.join("\n") + "\n"), { runs: 2 });
+    expect(r.format).toBe("jsonl");
+    expect(r.ops).toEqual({ malloc: 133, calloc: 67, memalign: 20, realloc: 0, free: 200 });
+    expect([r.stock.exitCode, r.nozero.exitCode]).toEqual([0, 0]);
+    expect(r.liveAtEndBlocks).toBe(20);
+  });
+
   it("a trace whose written blocks cannot fit the machine is refused before it runs, naming the line of the peak", () => {
     const text = "= Start\n+ 0x10 0x1000000\n+ 0x20 0x1000000\n- 0x10\n- 0x20\n"; // 2 x 16 MiB live on line 3
     const path = traceFile(text);
