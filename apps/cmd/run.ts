@@ -1,7 +1,7 @@
 // nozero run: boot a machine, run one program as a user, report.
 
 import { pathToFileURL } from "node:url";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MACHINE_NAMES } from "../../kernel/cost/machines.ts";
 import { formatOpreport, profileRows } from "../../kernel/cost/oprofile.ts";
@@ -9,7 +9,7 @@ import { ZERO_POLICIES, type ZeroPolicyName } from "../../kernel/zero_policy.ts"
 import type { Main } from "../../libc/libc.ts";
 import { Machine } from "../machine.ts";
 import { type FlagSpec, UsageError, parseFlags } from "./flags.ts";
-import { hostConsole, hostEnv, machineFlag } from "./host.ts";
+import { HostFile, hostConsole, hostEnv, machineFlag } from "./host.ts";
 
 export const RUN_USAGE = `usage: nozero run [--uid N|--user NAME] [--mem MiB] [--cpus N]
                   [--policy ${ZERO_POLICIES.join("|")}]
@@ -19,6 +19,9 @@ export const RUN_USAGE = `usage: nozero run [--uid N|--user NAME] [--mem MiB] [-
   a TypeScript module on the host (./prog.ts) whose default export is
   main(argv, envp, libc), or a host file with a / in its name (an NZX
   executable such as ./a.out, or a #! script), copied in at the same path.
+  A later argument with a / that names a host file (a trace for
+  mtrace-replay) is lent to the machine read-only at its absolute path,
+  read on demand.
 `;
 
 const SPEC: FlagSpec = {
@@ -61,7 +64,13 @@ export async function cmdRun(args: string[]): Promise<number> {
   });
   if (/\.[cm]?[tj]s$/.test(rest[0])) await installHostProgram(m, rest[0]);
   else if (rest[0].includes("/") && existsSync(rest[0])) rest[0] = installHostFile(m, rest[0]);
-  const r = m.run(rest, { uid, env: hostEnv() });
+  const lent = lendHostFiles(m, rest);
+  let r;
+  try {
+    r = m.run(rest, { uid, env: hostEnv() });
+  } finally {
+    for (const f of lent) f.close();
+  }
   const wallSeconds = (performance.now() - wallStart) / 1000;
   if (json) {
     const out: Record<string, unknown> = {
@@ -89,6 +98,26 @@ function installHostFile(m: Machine, file: string): string {
   m.k.vfs.mkdirs(dirname(path));
   m.k.vfs.writeFile(path, readFileSync(path), 0o755);
   return path;
+}
+
+/**
+ * Arguments after the program that name host files (with a /) the machine
+ * does not have: lent read-only at their absolute paths, the arguments
+ * rewritten to them. The machine's own files (/etc/passwd) are never shadowed.
+ */
+function lendHostFiles(m: Machine, argv: string[]): HostFile[] {
+  const lent: HostFile[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    if (!argv[i].includes("/") || !existsSync(argv[i]) || !statSync(argv[i]).isFile()) continue;
+    const path = resolve(argv[i]);
+    if (m.readFile(path) !== null) continue;
+    const f = new HostFile(path);
+    lent.push(f);
+    m.k.vfs.mkdirs(dirname(path));
+    m.k.vfs.hostFile(path, f);
+    argv[i] = path;
+  }
+  return lent;
 }
 
 /** Load a host TypeScript module as a program and install it at the same path in the machine (cwd /). */

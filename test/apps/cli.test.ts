@@ -105,4 +105,13 @@ describe("nozero run", () => {
     expect(s.code).toBe(4);
     expect(s.stdout).toBe(`hi from ${join(dir, "s.sh")}\n`);
   });
+
+  it("lends host files named in the arguments read-only (a gzip trace for mtrace-replay), never shadowing the machine's own", () => {
+    const r = nozero(["run", "--user", "alice", "--", "mtrace-replay", "-l", "traces/ls-l.trace.gz"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`replayed 778 operations (425 malloc, 0 calloc, 0 memalign, 1 realloc, 355 free) from 783 lines of ${resolve(root, "traces/ls-l.trace.gz")}`);
+    const w = nozero(["run", "--", "sh", "-c", `echo x >> ${resolve(root, "traces/README.md")}`, "traces/README.md"]);
+    expect(w.stderr).toContain("Read-only file system");
+    expect(nozero(["run", "--", "cat", "/etc/passwd"]).stdout).toMatch(/^root:x:0:0:root:\/root:\/bin\/sh\nalice:x:1000:/);
+  });
 });
