@@ -16,7 +16,7 @@
 //           getline + parse + glibc malloc/free/realloc + memset of every
 //           byte + first/last byte checks, one replay per process; ops/s =
 //           ops over its CPU time. Median of 5.
-//   x4      the trace body written 4 times over (each ends by freeing every
+//   x20     the trace body written 20 times over (22M lines; each ends by freeing every
 //           block), replayed once by each: if the replay streams, the peak
 //           RSS stays the 1x run's instead of growing with the trace.
 //
@@ -36,7 +36,7 @@ import type { BenchOptions, Figure, Row, SuiteDef, SuiteResult } from "./lib/har
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
 const CHILD = join(HERE, "replay", "child.ts");
-const LONG_REPS = 4;
+const LONG_REPS = 20;
 const NATIVE_REPS = 5;
 
 type Outcome<T> = { ok: true; v: T } | { ok: false; reason: string };

@@ -16,7 +16,7 @@
 // cannot extend in place does. A freed slot's address comes back with its
 // next malloc, as a real heap's would.
 //
-// REPS > 1 writes the body REPS times (the 4x trace of the streaming check).
+// REPS > 1 writes the body REPS times (the long trace of the streaming check).
 // Each body ends with the drain, so nothing is live across a repetition;
 // each repetition's addresses are offset too, so no address string repeats.
 //
