@@ -103,6 +103,11 @@ export class Machine {
     }
   }
 
+  /** Whether root sees a file at path. */
+  has(path: string): boolean {
+    return typeof this.k.vfs.lookup(path, "/", credFor(0)) !== "number";
+  }
+
   /** A file's bytes as root reads them, or null when there is no such file. */
   readFile(path: string): Uint8Array | null {
     const ino = this.k.vfs.lookup(path, "/", credFor(0));

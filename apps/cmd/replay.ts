@@ -134,8 +134,7 @@ export function runReplay(path: string, opts: ReplayOptions = {}): ReplayResult 
     scan = scanTraceFile(path, { lenient, touchLimit: TOUCH_LIMITS[touch] }, progress);
   } catch (e) {
     if (e instanceof TraceError) throw new ReplayError(`${path}:${e.line}: ${e.detail}${lenient ? "" : " (--lenient skips such lines)"}`);
-    if (e instanceof TraceFileError && e.line > 0) throw new ReplayError(`${path}:${e.line}: ${e.detail}`);
-    if (e instanceof TraceFileError) throw new ReplayError(`${path}: ${e.detail}`);
+    if (e instanceof TraceFileError) throw new ReplayError(`${path}${e.line > 0 ? `:${e.line}` : ""}: ${e.detail}`);
     throw e;
   }
   const outOfMemory = (line: number, why: string): ReplayError =>
@@ -157,7 +156,7 @@ export function runReplay(path: string, opts: ReplayOptions = {}): ReplayResult 
     const env = nozero ? [...base, "MALLOC_NOZERO=1"] : base;
     const counters = new Counters();
     const out = { exitCode: 0, stdout: "", stderr: "", simulatedSeconds: 0, minflt: 0, maxRssKiB: 0, heapBytes: 0, mmapBytes: 0 };
-    for (let i = 0; i < runs && out.exitCode === 0; i++, pass++) {
+    for (let i = 0; i < runs; i++, pass++) {
       const src = new DecodedTraceFile(path, scan.bytes, progress);
       m.k.vfs.hostFile(file, src, 0o444, user.uid, user.uid);
       let r;

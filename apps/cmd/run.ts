@@ -110,7 +110,7 @@ function lendHostFiles(m: Machine, argv: string[]): HostFile[] {
   for (let i = 1; i < argv.length; i++) {
     if (!argv[i].includes("/") || !existsSync(argv[i]) || !statSync(argv[i]).isFile()) continue;
     const path = resolve(argv[i]);
-    if (m.readFile(path) !== null) continue;
+    if (m.has(path)) continue;
     const f = new HostFile(path);
     lent.push(f);
     m.k.vfs.mkdirs(dirname(path));

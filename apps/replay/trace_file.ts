@@ -243,8 +243,9 @@ export class DecodedTraceFile implements HostSource {
       if (this.raw >= this.rawSize) return 0;
       const n = readSync(this.fd, this.piece, 0, PIECE, this.raw);
       this.raw += n;
+      if (n === 0) this.rawSize = this.raw; // the file shrank since it was opened: it ends here
       this.decoder.push(this.piece.subarray(0, n));
-      if (n === 0 || this.raw >= this.rawSize) this.decoder.end();
+      if (this.raw >= this.rawSize) this.decoder.end();
     }
     const c = this.pending[0];
     const n = Math.min(max, c.length - this.head);

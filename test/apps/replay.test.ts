@@ -357,6 +357,18 @@ describe("trace files", () => {
   });
 });
 
+describe("a trace that shrinks under a host-backed file", () => {
+  it("ends where the file now ends instead of waiting for bytes that will not come", () => {
+    const path = traceFile("+ 0x10 0x20\n- 0x10\n");
+    const f = new DecodedTraceFile(path, 20);
+    writeFileSync(path, "+ 0x10");
+    const buf = new Uint8Array(20);
+    expect(f.readAt(0, buf)).toBe(6);
+    expect(f.readAt(6, buf)).toBe(0);
+    f.close();
+  });
+});
+
 describe("mtrace-replay", () => {
   const asPath = traceFile(gunzipSync(readFileSync(AS_TRACE)));
 
